@@ -1,0 +1,85 @@
+"""Shape layers shared by the generators: grid padding, space-to-depth, and crop back.
+
+They are registered Keras layers (package "unjpeg") so that `.keras` files reload, and they use only
+TensorFlow ops that tf2onnx and TFLite convert (Pad, SpaceToDepth, DepthToSpace, StridedSlice).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+class PadToMultiple(keras.layers.Layer):
+    """Reflect-pad the bottom and right of (B, H, W, C) so H and W become multiples of `multiple`.
+
+    Padding only at the bottom and right keeps the top-left origin, so the 8×8 JPEG grid stays aligned.
+    Reflection needs each side to exceed the pad, which holds for images of at least `multiple` px.
+    """
+
+    def __init__(self, multiple: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = multiple
+
+    def call(self, images):
+        shape = tf.shape(images)
+        pad_h = (-shape[1]) % self.multiple
+        pad_w = (-shape[2]) % self.multiple
+        return tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None, None, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+class CropLike(keras.layers.Layer):
+    """Crop `images` (B, H', W', C) to the height and width of `reference` (B, H, W, *), top-left anchored."""
+
+    def call(self, images, reference):
+        shape = tf.shape(reference)
+        return images[:, : shape[1], : shape[2], :]
+
+    def compute_output_shape(self, images_shape, reference_shape):
+        return (images_shape[0], reference_shape[1], reference_shape[2], images_shape[3])
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+class SpaceToDepth(keras.layers.Layer):
+    """(B, H, W, C) to (B, H/b, W/b, b·b·C): each b×b block becomes one vector (H, W multiples of b)."""
+
+    def __init__(self, block: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, images):
+        return tf.nn.space_to_depth(images, self.block)
+
+    def compute_output_shape(self, input_shape):
+        channels = None if input_shape[3] is None else input_shape[3] * self.block**2
+        return (input_shape[0], None, None, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+class DepthToSpace(keras.layers.Layer):
+    """Inverse of `SpaceToDepth`: (B, h, w, b·b·C) to (B, h·b, w·b, C)."""
+
+    def __init__(self, block: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, features):
+        return tf.nn.depth_to_space(features, self.block)
+
+    def compute_output_shape(self, input_shape):
+        channels = None if input_shape[3] is None else input_shape[3] // self.block**2
+        return (input_shape[0], None, None, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}

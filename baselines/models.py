@@ -1,0 +1,18 @@
+"""The one place that maps a generator name to its builder."""
+
+from __future__ import annotations
+
+import keras
+
+from baselines.s2dnet import build_s2dnet
+
+MODELS = {
+    "s2dnet": build_s2dnet,
+}
+
+
+def build_model(name: str, **kwargs) -> keras.Model:
+    """Build generator `name` (a key of MODELS) with builder keyword arguments, e.g. `width=8` for tests."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    return MODELS[name](**kwargs)

@@ -1,0 +1,144 @@
+"""L2 training of a baseline generator with Keras `compile`/`fit`, resumable from its run folder."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from baselines import runs
+from baselines.models import build_model
+from data.datasets import training_sets
+from data.jpeg import DEFAULT_QUALITY_RANGE
+from data.patches import PatchConfig, patch_dataset, validation_pairs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """L2 training settings; the defaults are those of the README's runs."""
+
+    model: str
+    data: str
+    out: str
+    quality: tuple[int, int] = DEFAULT_QUALITY_RANGE
+    patch: int = 64
+    batch: int = 16
+    steps: int = 10_000
+    steps_per_epoch: int = 250  # one epoch is also the checkpoint interval
+    learning_rate: float = 2e-4  # Adam; halved-cosine decay to 1 % over `steps`
+    seed: int = 0
+    val_fraction: float = 0.1
+    val_qualities: tuple[int, ...] = (10, 30)
+    val_size: int = 256
+    grid_offsets: bool = False
+    gray_fraction: float = 0.0
+    model_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        return math.ceil(self.steps / self.steps_per_epoch)
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+def psnr(y_true, y_pred):
+    """PSNR in dB of images in [0, 1] (the prediction clipped to [0, 1]), averaged over the batch."""
+    mse = tf.reduce_mean(tf.square(y_true - tf.clip_by_value(y_pred, 0.0, 1.0)), axis=[1, 2, 3])
+    return tf.reduce_mean(-10.0 * tf.math.log(tf.maximum(mse, 1e-10)) / tf.math.log(10.0))
+
+
+def input_size(model: keras.Model) -> int | None:
+    """The fixed square input size of a model such as autoencoder-fc, or None if fully convolutional."""
+    return model.inputs[0].shape[1]
+
+
+class RunMonitor(keras.callbacks.Callback):
+    """At each epoch end: PSNR per validation quality into the logs, a sample grid, then the checkpoint.
+
+    The checkpoint is written only when the epoch's loss is finite, atomically, so a killed or diverged
+    run keeps its last good state.
+    """
+
+    def __init__(self, out: Path, val_pairs: dict, steps_per_epoch: int):
+        super().__init__()
+        self.out, self.val_pairs, self.steps_per_epoch = out, val_pairs, steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        for quality, (degraded, clean) in self.val_pairs.items():
+            restored = self.model.predict(degraded, batch_size=4, verbose=0)
+            logs[f"val_psnr_q{quality}"] = float(psnr(clean, restored))
+        degraded, clean = self.val_pairs[min(self.val_pairs)]
+        shown = slice(0, min(4, len(degraded)))
+        runs.save_sample_grid(
+            self.out / "samples" / f"epoch_{epoch + 1:04d}.png",
+            degraded[shown],
+            self.model.predict(degraded[shown], verbose=0),
+            clean[shown],
+        )
+        if not np.isfinite(logs.get("loss", np.nan)):
+            log.error("epoch %d: non-finite loss, checkpoint not written", epoch + 1)
+            self.model.stop_training = True
+            return
+        tmp = self.out / "checkpoint.tmp.keras"
+        self.model.save(tmp)
+        os.replace(tmp, self.out / "checkpoint.keras")
+        runs.write_json(
+            self.out / "state.json", {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch}
+        )
+
+
+def compiled_model(config: TrainConfig) -> keras.Model:
+    model = build_model(config.model, **config.model_kwargs)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse", metrics=[psnr])
+    return model
+
+
+def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Path:
+    """Train `config.model` with L2 loss; returns the run folder holding `generator.keras`."""
+    out = runs.prepare_run_folder(config.out, resume, force)
+    if resume:
+        runs.check_same_model(out, config.model)
+    keras.utils.set_random_seed(config.seed)
+    state = runs.read_state(out)
+    if resume and (out / "checkpoint.keras").is_file():
+        model = keras.models.load_model(out / "checkpoint.keras")
+        log.info("resuming %s from step %d", out, state["step"])
+    else:
+        model, state = compiled_model(config), {"step": 0, "epoch": 0}
+    runs.save_config(out, config)
+
+    patch = input_size(model) or config.patch
+    train_set, val_set = training_sets(config.data, patch, config.val_fraction, config.seed)
+    log.info("%d training and %d validation images", len(train_set.images), len(val_set.images))
+    patches = PatchConfig(patch, tuple(config.quality), config.grid_offsets, config.gray_fraction)
+    # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.
+    dataset = patch_dataset(train_set, patches, config.batch, seed=config.seed + state["epoch"])
+    val_pairs = validation_pairs(val_set, tuple(config.val_qualities), input_size(model) or config.val_size)
+    callbacks = [
+        RunMonitor(out, val_pairs, config.steps_per_epoch),
+        keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), update_freq=50),
+    ]
+    model.fit(
+        dataset,
+        steps_per_epoch=config.steps_per_epoch,
+        epochs=config.epochs,
+        initial_epoch=state["epoch"],
+        callbacks=callbacks,
+        verbose=1 if os.environ.get("UNJPEG_QUIET") is None else 2,
+    )
+    if runs.read_state(out)["epoch"] > 0:
+        best = keras.models.load_model(out / "checkpoint.keras")
+        generator = build_model(config.model, **config.model_kwargs)
+        generator.set_weights(best.get_weights())
+        generator.save(out / "generator.keras")
+    return out
