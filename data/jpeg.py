@@ -42,7 +42,6 @@ def parse_quality(text: str) -> tuple[int, int]:
         parts = [int(p) for p in str(text).split("-")]
     except ValueError:
         raise ValueError(f"quality must look like 30 or 10-50, got {text!r}") from None
-    low, high = (parts[0], parts[0]) if len(parts) == 1 else tuple(parts)
-    if len(parts) > 2 or not 1 <= low <= high <= 100:
+    if len(parts) not in (1, 2) or not 1 <= parts[0] <= parts[-1] <= 100:
         raise ValueError(f"quality must be one value or a range low-high within [1, 100], got {text!r}")
-    return low, high
+    return parts[0], parts[-1]
