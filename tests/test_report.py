@@ -1,0 +1,101 @@
+"""Report helpers: best-value marking per column direction, tables, Markdown and HTML."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gan.report import best_rows, format_table, html_report, markdown_report, plot_crops, quality_tables
+
+
+def row(model, quality, psnr, lpips, lap, blur):
+    return {
+        "model": model,
+        "quality": quality,
+        "n_images": 2,
+        "psnr": psnr,
+        "psnr_y": psnr + 1,
+        "ssim": psnr / 40,
+        "psnr_b": psnr - 1,
+        "lpips": lpips,
+        "sharpness": {
+            "laplacian_var_ratio": lap,
+            "gradient_ratio": lap,
+            "hf_energy_ratio": lap,
+            "blur_effect": blur,
+        },
+        "images": [],
+    }
+
+
+METRICS = {
+    "data": "photos",
+    "qualities": [10],
+    "models": {"jpeg": "input", "l2": "shipped:l2", "gan": "shipped:gan"},
+    "rows": [
+        row("jpeg", 10, 26.0, 0.30, 1.40, 0.30),  # blocking: sharper than the original
+        row("l2", 10, 28.0, 0.25, 0.60, 0.40),  # best PSNR, blurry
+        row("gan", 10, 27.0, 0.15, 0.95, 0.35),  # best LPIPS, ratios nearest 1
+    ],
+    "skipped": [{"name": "bad.png", "reason": "corrupt image"}],
+}
+
+
+def test_best_rows_directions():
+    assert best_rows([26.0, 28.0, 27.0], "max") == {1}
+    assert best_rows([0.30, 0.25, 0.15], "min") == {2}
+    assert best_rows([1.40, 0.60, 0.95], "one") == {2}
+    assert best_rows([1.2, 0.7], "one") == {0}  # 0.2 from 1 beats 0.3 from 1
+    assert best_rows([None, 3.0, math.nan, 2.0], "max") == {1}
+    assert best_rows([27.004, 27.001, 26.0], "max", digits=2) == {0, 1}  # tie as displayed
+    assert best_rows([None], "min") == set()
+    with pytest.raises(ValueError):
+        best_rows([1.0], "best")
+
+
+def test_quality_tables_mark_per_column():
+    (rows,) = quality_tables(METRICS).values()
+    marked = {label: [m for m, _, cells in rows if cells[i][1]] for i, label in enumerate(
+        ["psnr", "psnr_y", "ssim", "psnr_b", "lpips", "lap", "grad", "hf", "blur"])}  # fmt: skip
+    assert marked["psnr"] == marked["ssim"] == marked["psnr_b"] == ["l2"]
+    assert marked["lpips"] == marked["lap"] == marked["hf"] == ["gan"]
+    assert marked["blur"] == ["jpeg"]
+
+
+def test_single_row_is_not_marked():
+    metrics = {**METRICS, "rows": METRICS["rows"][:1]}
+    (rows,) = quality_tables(metrics).values()
+    assert not any(best for _, _, cells in rows for _, best in cells)
+
+
+def test_markdown_and_html():
+    markdown = markdown_report(METRICS, ["metrics_vs_quality.png"])
+    l2_line = next(line for line in markdown.splitlines() if line.startswith("| l2 | 2 |"))
+    assert "**28.00**" in l2_line and "**0.2500**" not in l2_line
+    assert "| gan | 2 |" in markdown and "**0.1500**" in markdown
+    assert "## Skipped" in markdown and "bad.png" in markdown
+    assert "](metrics_vs_quality.png)" in markdown
+    page = html_report(METRICS, ["metrics_vs_quality.png"])
+    assert page.count("class='best'") == 9 and "src='metrics_vs_quality.png'" in page
+
+
+def test_format_table():
+    lines = format_table(METRICS).splitlines()
+    assert lines[0].split() == ["model", "quality", "PSNR", "PSNR-Y", "SSIM", "PSNR-B", "LPIPS", "lap-var",
+                                "ratio", "gradient", "ratio"]  # fmt: skip
+    assert len(lines) == 2 + 3 and lines[3].split()[:3] == ["l2", "10", "28.00"]
+    assert len({len(line) for line in lines}) == 1  # aligned
+
+
+def test_plot_crops_gray_and_colour(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    crops = [
+        {"name": name, "quality": 10, "top": 8, "left": 16, "size": 32, "score": 1.0,
+         "panels": {k: rng.integers(0, 256, (32, 32, c), dtype=np.uint8) for k in ("jpeg", "m", "original")}}
+        for name, c in (("rgb.png", 3), ("gray.png", 1))
+    ]  # fmt: skip
+    plot_crops(crops, tmp_path / "crops.png")
+    width, height = Image.open(tmp_path / "crops.png").size
+    assert width > height > 0
