@@ -133,6 +133,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
         steps_per_epoch=config.steps_per_epoch,
         epochs=config.epochs,
         initial_epoch=state["epoch"],
+        shuffle=False,  # the patch stream is already random
         callbacks=callbacks,
         verbose=1 if os.environ.get("UNJPEG_QUIET") is None else 2,
     )

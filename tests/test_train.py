@@ -1,0 +1,76 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan.cli import main
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def train_args(photos, out, *extra):
+    return ["train", "--model", "s2dnet", "--width", "8", "--data", str(photos), "--out", str(out),
+            "--patch", "32", "--batch", "2", "--checkpoint-every", "1", *extra]  # fmt: skip
+
+
+def test_two_steps_make_the_run_folder(photos, tmp_path):
+    out = tmp_path / "run"
+    assert main(train_args(photos, out, "--steps", "2")) == 0
+    for name in ("config.json", "state.json", "checkpoint.keras", "generator.keras", "log.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "tensorboard").is_dir()
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "s2dnet" and config["steps"] == 2 and config["model_kwargs"] == {"width": 8}
+    with open(out / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and {"loss", "psnr", "val_psnr_q10", "val_psnr_q30"} <= set(rows[0])
+
+
+def test_resume_continues_from_the_saved_step(photos, tmp_path):
+    out = tmp_path / "run"
+    assert main(train_args(photos, out, "--steps", "2")) == 0
+    assert main(train_args(photos, out, "--steps", "3", "--resume")) == 0
+    assert json.loads((out / "state.json").read_text()) == {"epoch": 3, "step": 3}
+    with open(out / "log.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1", "2"]
+
+
+def test_existing_folder_wrong_model_and_bad_data_fail_clearly(photos, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(photos, out, "--steps", "1")) == 0
+    before = (out / "checkpoint.keras").read_bytes()
+    assert main(train_args(photos, out, "--steps", "1")) == 2
+    assert "--resume" in capsys.readouterr().err
+    wrong = ["train", "--model", "autoencoder", "--width", "4", "--data", str(photos), "--out", str(out),
+             "--steps", "2", "--resume"]  # fmt: skip
+    assert main(wrong) == 2
+    assert "cannot resume it as 'autoencoder'" in capsys.readouterr().err
+    assert (out / "checkpoint.keras").read_bytes() == before
+    assert main(train_args(tmp_path / "missing", tmp_path / "run2", "--steps", "1")) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        rows = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
+        with open(tmp_path / name, "wb") as handle:
+            pickle.dump({b"data": rows}, handle)
+    out = tmp_path / "run"
+    args = ["train", "--model", "autoencoder-fc", "--width", "4", "--data", f"cifar10:{tmp_path}",
+            "--out", str(out), "--patch", "32", "--batch", "2", "--steps", "1"]  # fmt: skip
+    assert main(args) == 0
+    assert (out / "generator.keras").is_file()
