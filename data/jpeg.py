@@ -36,6 +36,18 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     return jpeg_roundtrip_uint8(to_uint8(image), quality).astype(np.float32) / 255.0
 
 
+def jpeg_roundtrip_tf(image, quality: int, dct_method: str = "INTEGER_ACCURATE"):
+    """In-graph JPEG with TensorFlow's libjpeg-turbo: (H, W, C) uint8 in and out, C in {1, 3}.
+
+    With the accurate integer IDCT it decodes to the same pixels as `jpeg_roundtrip_uint8` (Pillow);
+    TensorFlow's default decoder (`dct_method=""`) differs by up to 4 levels (scripts/compare_tf_jpeg.py).
+    """
+    import tensorflow as tf
+
+    encoded = tf.io.encode_jpeg(image, quality=int(quality), chroma_downsampling=True)
+    return tf.io.decode_jpeg(encoded, channels=int(image.shape[-1]), dct_method=dct_method).numpy()
+
+
 def parse_quality(text: str) -> tuple[int, int]:
     """Parse '10-50' into (10, 50) or '30' into (30, 30); both ends in [1, 100]."""
     try:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data.jpeg import jpeg_roundtrip, jpeg_roundtrip_uint8, parse_quality
+from data.jpeg import jpeg_roundtrip, jpeg_roundtrip_tf, jpeg_roundtrip_uint8, parse_quality
 
 
 def smooth_image(height=64, width=80, channels=3):
@@ -42,3 +42,11 @@ def test_parse_quality(text, expected):
 def test_parse_quality_rejects_bad_values(text):
     with pytest.raises(ValueError, match="quality"):
         parse_quality(text)
+
+
+@pytest.mark.parametrize("quality", [10, 50])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_in_graph_jpeg_decodes_to_the_same_pixels_as_pillow(quality, channels):
+    image = (smooth_image(48, 72, channels) * 255).astype(np.uint8)
+    image[::7, ::5] = 255 - image[::7, ::5]  # texture, so rounding differences would show
+    np.testing.assert_array_equal(jpeg_roundtrip_tf(image, quality), jpeg_roundtrip_uint8(image, quality))
