@@ -24,9 +24,14 @@ class PadToMultiple(keras.layers.Layer):
 
     def call(self, images):
         shape = tf.shape(images)
-        pad_h = (-shape[1]) % self.multiple
-        pad_w = (-shape[2]) % self.multiple
-        return tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        # (m - H % m) % m rather than (-H) % m: tf2onnx turns FloorMod of a negative number into a
+        # truncating division in ONNX Runtime (tf2onnx issue #2174).
+        pad_h = (self.multiple - shape[1] % self.multiple) % self.multiple
+        pad_w = (self.multiple - shape[2] % self.multiple) % self.multiple
+        padded = tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        # Dynamic paddings lose the static channel count, which TFLite needs to avoid Flex ops.
+        padded.set_shape([None, None, None, images.shape[-1]])
+        return padded
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], None, None, input_shape[3])

@@ -66,34 +66,75 @@ def run_train(args: argparse.Namespace) -> None:
     print(f"generator: {out / 'generator.keras'}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from baselines.models import MODELS
+def chosen_command(argv: list[str] | None) -> str:
+    """The subcommand named in `argv` (its first word not starting with '-'), or "" if none is."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((word for word in words if not word.startswith("-")), "")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `unjpeg` parser. Given `command`, only that subcommand's module is imported and its options
+    added (none for ""), so `unjpeg restore --model x.onnx` never imports Keras or the training code."""
+
+    def wanted(name: str) -> bool:
+        return command in (None, name)
 
     parser = argparse.ArgumentParser(prog="unjpeg", description="Remove JPEG compression artifacts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a baseline generator with L2 loss")
-    train.add_argument("--model", required=True, choices=sorted(MODELS))
-    add_data_options(train)
-    train.set_defaults(run=run_train)
+    if wanted("train"):
+        from baselines.models import MODELS
+
+        train.add_argument("--model", required=True, choices=sorted(MODELS))
+        add_data_options(train)
+        train.set_defaults(run=run_train)
+
+    gan_parser = commands.add_parser("train-gan", help="fine-tune with L2 + LPIPS + adversarial loss")
+    if wanted("train-gan"):
+        from gan import train_gan
+
+        train_gan.add_arguments(gan_parser)
+        gan_parser.set_defaults(run=train_gan.run)
+
+    compare_parser = commands.add_parser("compare", help="score models against plain JPEG; write a report")
+    if wanted("compare"):
+        from gan import compare
+
+        compare.add_arguments(compare_parser)
+        compare_parser.set_defaults(run=compare.run)
+
+    restore_parser = commands.add_parser("restore", help="restore photos at full resolution")
+    if wanted("restore"):
+        from gan import restore
+
+        restore.add_arguments(restore_parser)
+        restore_parser.set_defaults(run=restore.run)
+
+    export_parser = commands.add_parser("export", help="export a generator (keras, savedmodel, tflite, onnx)")
+    if wanted("export"):
+        from gan import export
+
+        export.add_arguments(export_parser)
+        export_parser.set_defaults(run=export.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )
     try:
-        args.run(args)
+        code = args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f"unjpeg {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"unjpeg {args.command}: interrupted; rerun with --resume to continue", file=sys.stderr)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

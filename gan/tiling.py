@@ -5,7 +5,10 @@ outputs are blended with weights that are 0 within `overlap / 2` of a window's e
 1 at `overlap` px, so every output pixel comes from windows that saw at least `overlap / 2` px of context
 around it. For a fully convolutional model whose receptive field reaches no farther than that, tiled
 output equals untiled output; for larger receptive fields the linear blend leaves no visible seam.
-Peak memory is set by the tile size: the image itself is held once, as input and as output.
+s2dnet reaches about 88 px (ten 3×3 convs at 1/8 resolution): with a partly trained s2dnet on a 1200×900
+photo, tiled differed from untiled by at most 0.49 of an 8-bit level at overlap 32, 0.09 at 64, 0.01 at 96.
+Peak memory is set by the tile size: the image itself is held once as input, and once as output with a
+one-channel weight sum; every other buffer is the size of a window.
 
 Fixed-size models (autoencoder-fc, 32×32) are run on windows of their own size at half-window stride,
 blended with a triangular weight, as the first seed project proposed.
@@ -27,19 +30,23 @@ def restore_image(
 ) -> np.ndarray:
     """Restore `image` (H, W, C) float32 in [0, 1], C in {1, 3}; returns (H, W, C) float32 in [0, 1].
 
-    Grayscale is replicated to 3 channels for the model and averaged back to one.
-    `tile` and `overlap` are rounded up to multiples of 8.
+    Grayscale is replicated to 3 channels for the model and averaged back to one, window by window.
+    `tile` and `overlap` are rounded up to multiples of 8 (at least 8).
     """
     if image.ndim != 3 or image.shape[-1] not in (1, 3):
         raise ValueError(f"expected an (H, W, 1 or 3) image, got shape {image.shape}")
-    gray = image.shape[-1] == 1
-    rgb = np.repeat(image, 3, axis=-1) if gray else image
+    if image.shape[-1] == 1:
+        restore = _gray(restore)
     if fixed_size:
-        restored = _restore_fixed(restore, rgb, fixed_size)
+        restored = _restore_fixed(restore, image, fixed_size)
     else:
-        restored = _restore_tiled(restore, rgb, _round_up(tile), _round_up(overlap))
-    restored = np.clip(restored, 0.0, 1.0)
-    return restored.mean(axis=-1, keepdims=True) if gray else restored
+        restored = _restore_tiled(restore, image, _round_up(tile), _round_up(overlap))
+    return np.clip(restored, 0.0, 1.0, out=restored)
+
+
+def _gray(restore: Restore) -> Restore:
+    """Wrap an RGB model for (B, h, w, 1) windows: replicate to 3 channels, average the output back."""
+    return lambda batch: restore(np.repeat(batch, 3, axis=-1)).mean(axis=-1, keepdims=True)
 
 
 def _round_up(value: int) -> int:
@@ -64,7 +71,7 @@ def _ramp(length: int, start: int, stop: int, size: int, overlap: int) -> np.nda
 def _restore_tiled(restore: Restore, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:
     height, width = image.shape[:2]
     if height <= tile + 2 * overlap and width <= tile + 2 * overlap:
-        return restore(image[None].astype(np.float32))[0]
+        return np.array(restore(image[None].astype(np.float32))[0], np.float32)
     output = np.zeros(image.shape, np.float32)
     total = np.zeros((height, width, 1), np.float32)
     for top in range(0, height, tile):
@@ -77,7 +84,8 @@ def _restore_tiled(restore: Restore, image: np.ndarray, tile: int, overlap: int)
             )[..., None]
             output[y0:y1, x0:x1] += window * weight
             total[y0:y1, x0:x1] += weight
-    return output / total
+    output /= total
+    return output
 
 
 def _restore_fixed(restore: Restore, image: np.ndarray, size: int, batch: int = 256) -> np.ndarray:
@@ -98,9 +106,9 @@ def _restore_fixed(restore: Restore, image: np.ndarray, size: int, batch: int = 
     total = np.zeros(padded.shape[:2] + (1,), np.float32)
     for i in range(0, len(corners), batch):
         chunk = corners[i : i + batch]
-        windows = np.stack([padded[t : t + size, l : l + size] for t, l in chunk]).astype(np.float32)
+        windows = np.stack([padded[t : t + size, x : x + size] for t, x in chunk]).astype(np.float32)
         for (top, left), restored in zip(chunk, restore(windows), strict=True):
             output[top : top + size, left : left + size] += restored * weight
             total[top : top + size, left : left + size] += weight
     output /= np.maximum(total, 1e-8)
-    return output[stride : stride + height, stride : stride + width]
+    return np.ascontiguousarray(output[stride : stride + height, stride : stride + width])

@@ -18,4 +18,4 @@ def test_starts_as_the_identity():
 
 
 def test_default_size_matches_docstring():
-    assert build_s2dnet().count_params() == 3_319_680
+    assert build_s2dnet().count_params() == 1_291_440

@@ -1,0 +1,209 @@
+"""`unjpeg export`: write a generator as .keras, SavedModel, TFLite or ONNX, checked against Keras.
+
+    unjpeg export SOURCE --format {keras,savedmodel,tflite,onnx} -o PATH [--force]
+
+SOURCE is a Keras generator as `gan.sources` resolves it (shipped:NAME, run folder, .keras); a GAN run
+folder's `generator.keras` already holds the EMA weights. Only the generator is exported, in float32, with
+input (B, H, W, 3) float32 in [0, 1] of dynamic B, H and W (B × 32 × 32 × 3 for autoencoder-fc), output the
+same shape, unclipped.
+
+Every export is staged beside PATH, reloaded through `gan.sources.load_restorer` (the loader that
+`unjpeg restore --model` uses) and compared with the Keras model on non-square images; it is moved into
+place only if the largest absolute difference is under 1e-4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SUFFIXES = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
+TOLERANCE = 1e-4  # float32 re-ordering of the same convolutions stays near 1e-6; 1e-4 flags a real change
+CHECK_SHAPES = ((2, 72, 104), (1, 37, 53))  # non-square, batch > 1, and a size off the 8-px grid
+
+
+class ExportError(ValueError):
+    """An export that cannot be written or does not match the Keras model, with a one-line reason."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="shipped:NAME, run folder or .keras generator")
+    parser.add_argument("--format", required=True, choices=sorted(SUFFIXES), help="export format")
+    parser.add_argument("-o", "--out", required=True, metavar="PATH", help="file (folder for savedmodel)")
+    parser.add_argument("--force", action="store_true", help="replace an existing PATH")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gan.sources import keras_path, load_keras_generator
+
+    target = Path(args.out)
+    suffix = SUFFIXES[args.format]
+    if suffix and target.suffix != suffix:
+        raise ExportError(f"{target}: --format {args.format} needs a path ending in {suffix}")
+    if args.format == "savedmodel" and target.suffix in (".keras", ".onnx", ".tflite"):
+        raise ExportError(f"{target}: a SavedModel is a folder; give a path without {target.suffix}")
+    path = keras_path(args.source)
+    if path is None:
+        raise ExportError(f"{args.source}: export needs a Keras generator (shipped:NAME, run folder, .keras)")
+    if target.exists() and not args.force:
+        raise ExportError(f"{target}: exists (use --force to replace it)")
+    if target.resolve() == path.resolve():
+        raise ExportError(f"{target}: is the SOURCE itself; choose another -o")
+    model = load_keras_generator(path)
+    diff = export_checked(model, args.format, target)
+    files = target.rglob("*") if target.is_dir() else [target]
+    size = sum(p.stat().st_size for p in files if p.is_file())
+    sys.stdout.write(
+        f"exported {target} ({args.format}, {size / 2**20:.1f} MiB), max |export - keras| {diff:.1e}\n"
+    )
+    return 0
+
+
+def export_checked(model, export_format: str, target: Path) -> float:
+    """Export `model` to `target` (replacing it) after checking parity; returns the max abs difference."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.export-"))
+    try:
+        staged = staging / target.name
+        export_model(model, export_format, staged)
+        diff = parity(model, staged)
+        if not diff < TOLERANCE:
+            raise ExportError(
+                f"{target}: the {export_format} export differs from the Keras model by {diff:.3g} "
+                f"(max abs, tolerance {TOLERANCE:g}); nothing written"
+            )
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif staged.is_dir() and target.exists():
+            target.unlink()
+        staged.replace(target)  # a file is replaced atomically; a folder as soon as the old one is gone
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return diff
+
+
+def export_model(model, export_format: str, path: Path) -> None:
+    """Write `model` to `path` as `export_format` (a key of SUFFIXES), without any check."""
+    fixed = input_size(model)
+    side = fixed or 64
+    model(np.zeros((1, side, side, 3), np.float32), training=False)  # exporters need a built, called model
+    if export_format == "keras":
+        model.save(path)
+    elif export_format == "savedmodel":
+        model.export(str(path), format="tf_saved_model", verbose=False)
+    elif export_format == "onnx":
+        _export_onnx(model, path)
+    elif export_format == "tflite":
+        _export_tflite(model, path)
+    else:
+        raise ExportError(f"unknown export format {export_format!r}; choose from {', '.join(SUFFIXES)}")
+
+
+def parity(model, path: Path) -> float:
+    """Max abs difference between `model` and its export at `path`, on fixed random non-square images."""
+    from gan.sources import load_restorer
+
+    restorer = load_restorer(str(path))
+    fixed = input_size(model)
+    shapes = ((2, fixed, fixed),) if fixed else CHECK_SHAPES
+    rng = np.random.default_rng(0)
+    diff = 0.0
+    for batch, height, width in shapes:
+        images = rng.random((batch, height, width, 3), dtype=np.float32)
+        expected = np.asarray(model(images, training=False))
+        got = np.asarray(restorer.fn(images))  # unclipped, as the model
+        if got.shape != expected.shape or got.dtype != np.float32:
+            raise ExportError(f"{path}: export gives {got.dtype} {got.shape}, Keras float32 {expected.shape}")
+        diff = max(diff, float(np.max(np.abs(got - expected))))
+    return diff
+
+
+def input_size(model) -> int | None:
+    """The fixed square input side (32 for autoencoder-fc), or None for a fully convolutional model."""
+    return model.inputs[0].shape[1]
+
+
+def _export_onnx(model, path: Path) -> None:
+    """Convert with tf2onnx (what `model.export(format="onnx")` calls), with integer FloorMod fixed.
+
+    tf2onnx lowers FloorMod to x - Div(x, y)·y, and ONNX Runtime's integer Div truncates toward zero, so
+    (-37) % 8 gives -5 instead of 3 (onnx/tensorflow-onnx#2174). The grid padding layers compute their
+    pad as (-H) % 8, so a 37-px side came out 32 px. ONNX `Mod` with fmod=0 is the floor modulo.
+    """
+    try:
+        import onnxruntime  # noqa: F401 - needed to check the export
+        import tensorflow as tf
+        import tf2onnx
+        from onnx import TensorProto
+        from tf2onnx.onnx_opset.math import FloorMod
+    except ImportError as err:
+        raise ExportError(
+            f"ONNX export needs tf2onnx and onnxruntime: pip install 'unjpeg[export]' ({err})"
+        ) from None
+
+    def floor_mod(ctx, node, name, args):
+        if ctx.get_dtype(node.input[0]) in (TensorProto.INT32, TensorProto.INT64):
+            node.type = "Mod"
+            node.set_attr("fmod", 0)
+        else:
+            FloorMod.version_7(ctx, node)
+
+    fixed = input_size(model)
+    spec = [tf.TensorSpec((None, fixed, fixed, 3), tf.float32, name=model.inputs[0].name)]
+    forward = tf.function(lambda images: model(images, training=False), input_signature=spec)
+    tf2onnx.convert.from_function(
+        forward, input_signature=spec, custom_op_handlers={"FloorMod": (floor_mod, [])}, output_path=str(path)
+    )
+
+
+def _export_tflite(model, path: Path) -> None:
+    """Convert through a SavedModel (which freezes the variables) with only built-in TFLite ops."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as folder:
+        _with_static_channels(model).export(folder, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        try:
+            path.write_bytes(converter.convert())
+        except Exception as err:  # noqa: BLE001 - the converter raises its own error types
+            raise ExportError(f"{path}: TFLite conversion failed: {str(err).splitlines()[0]}") from None
+
+
+def _with_static_channels(model):
+    """`model` rebuilt on the same layers, with the channel count restated after each custom layer.
+
+    A `tf.pad` whose paddings depend on the input size (PadToMultiple, MirrorPadToMultiple) leaves the
+    channel count unknown in the traced graph, and the TFLite converter only has a built-in convolution for
+    a known count (else it asks for Flex ops, which the tf.lite interpreter cannot run). A reshape to the
+    channel count that Keras already knows restores it. The layers are shared, so are the weights.
+    """
+    import keras
+    import tensorflow as tf
+
+    class StaticChannels(keras.layers.Layer):
+        def __init__(self, inner, channels: int):
+            super().__init__(name=f"{inner.name}_static")
+            self.inner, self.channels = inner, channels
+
+        def call(self, *args, **kwargs):
+            out = self.inner(*args, **kwargs)
+            return tf.reshape(out, tf.concat([tf.shape(out)[:3], [self.channels]], axis=0))
+
+        def compute_output_spec(self, *args, **kwargs):
+            return self.inner.compute_output_spec(*args, **kwargs)
+
+    def clone(layer):
+        if type(layer).__module__.startswith("keras"):
+            return layer
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):  # no single output: leave it as it is
+            return layer
+        return StaticChannels(layer, shape[-1]) if len(shape) == 4 and shape[-1] else layer
+
+    return keras.models.clone_model(model, clone_function=clone)
