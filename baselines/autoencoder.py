@@ -6,65 +6,13 @@ convolutions instead of pooling, a `Conv2DTranspose` decoder, any H×W, and a gl
 
 Both take the JPEG-decoded image, `(B, H, W, 3) float32 in [0, 1]`, and return the restored image of the same
 shape. Outputs are linear (not clipped or squashed) during training; clip to [0, 1] when writing images.
-
-This module also holds the two padding and cropping layers shared with `baselines.blockcnn`.
 """
 
 import keras
-import tensorflow as tf
+
+from baselines.layers import CropLike, PadToMultiple
 
 CIFAR_SIZE = 32  # CIFAR-10 images are 32×32×3; the Dense decoder of autoencoder-fc is sized for them.
-
-
-@keras.saving.register_keras_serializable(package="unjpeg")
-class MirrorPadToMultiple(keras.layers.Layer):
-    """Mirror-pad `(B, H, W, C)` so H and W become multiples of `multiple`, plus `border` pixels per side.
-
-    Top/left get `border` rows/columns; bottom/right get `border` plus what rounds H, W up to a multiple.
-    The mirror is `tf.pad(mode="SYMMETRIC")` (the edge pixel is repeated), identical to
-    `numpy.pad(mode="symmetric")`, so numpy reference code can reproduce it. It needs every pad to be at most
-    the image side: H, W >= `multiple - 1 + border` is always enough.
-    """
-
-    def __init__(self, multiple: int, border: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.multiple = multiple
-        self.border = border
-
-    def call(self, x):
-        shape = tf.shape(x)
-        extra_h = (-shape[1]) % self.multiple
-        extra_w = (-shape[2]) % self.multiple
-        b = self.border
-        return tf.pad(x, [[0, 0], [b, b + extra_h], [b, b + extra_w], [0, 0]], mode="SYMMETRIC")
-
-    def compute_output_shape(self, input_shape):
-        def padded(side):
-            if side is None:
-                return None
-            return -(-side // self.multiple) * self.multiple + 2 * self.border
-
-        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple, "border": self.border}
-
-
-@keras.saving.register_keras_serializable(package="unjpeg")
-class CropToReference(keras.layers.Layer):
-    """Crop `x` `(B, H', W', C)` to its top-left `(B, H, W, C)`, H and W taken from `reference` (same B).
-
-    Called as `CropToReference()([x, reference])`; undoes the bottom/right part of `MirrorPadToMultiple`.
-    """
-
-    def call(self, inputs):
-        x, reference = inputs
-        shape = tf.shape(reference)
-        return x[:, : shape[1], : shape[2], :]
-
-    def compute_output_shape(self, input_shapes):
-        x_shape, reference_shape = input_shapes
-        return (x_shape[0], reference_shape[1], reference_shape[2], x_shape[3])
 
 
 def check_input_size(model: keras.Model, image_shape) -> None:
@@ -130,7 +78,7 @@ def build_autoencoder(width: int = 32, depth: int = 2) -> keras.Model:
     Parameters at `width=32, depth=2`: 61,123 (60,739 trainable).
     """
     inputs = keras.Input((None, None, 3), name="jpeg")
-    x = MirrorPadToMultiple(2**depth, name="pad")(inputs)
+    x = PadToMultiple(2**depth, mode="SYMMETRIC", name="pad")(inputs)
     for i in range(depth):
         kernel = 6 if i == 0 else 3
         x = keras.layers.Conv2D(width * 2**i, kernel, strides=2, padding="same", name=f"down{i}")(x)
@@ -144,6 +92,6 @@ def build_autoencoder(width: int = 32, depth: int = 2) -> keras.Model:
         x = keras.layers.ELU(name=f"up{i}_elu")(x)
         x = keras.layers.BatchNormalization(name=f"up{i}_bn")(x)
     x = keras.layers.Conv2DTranspose(3, 6, strides=2, padding="same", name="up0")(x)
-    correction = CropToReference(name="crop")([x, inputs])
+    correction = CropLike(name="crop")(x, inputs)
     outputs = keras.layers.Add(name="restored")([inputs, correction])
     return keras.Model(inputs, outputs, name="autoencoder")

@@ -28,7 +28,7 @@ Equality holds in inference mode; in training mode batch norm uses the statistic
 import keras
 import numpy as np
 
-from baselines.autoencoder import CropToReference, MirrorPadToMultiple
+from baselines.layers import CropLike, PadToMultiple
 
 BLOCK = 8  # JPEG's DCT block size.
 WINDOW = 3 * BLOCK  # BlockCNN's input: the block with its 8 neighbours, 24×24 pixels.
@@ -65,7 +65,7 @@ def build_blockcnn(width: int = 64) -> keras.Model:
 
     Input `(B, H, W, 3) float32 in [0, 1]`, any H, W >= 12; output the same shape (linear, unclipped).
     The image is mirror-padded inside the model to a multiple of 8 plus one 8-pixel block on every side
-    (`MirrorPadToMultiple`), so border blocks also get 8 neighbours, and the output is cropped back.
+    (`PadToMultiple`, symmetric), so border blocks also get 8 neighbours, and the output is cropped back.
 
     Layer order and widths follow the authors' `CNN_Net` with k = `width` (64 in the paper's code):
     conv1 k, bottleneck ×2, conv2 2k, bottleneck, conv3 4k, bottleneck ×2, conv4 8k, bottleneck, conv5 4k,
@@ -79,7 +79,7 @@ def build_blockcnn(width: int = 64) -> keras.Model:
     Parameters at `width=64`: 2,523,651 (2,510,467 trainable).
     """
     inputs = keras.Input((None, None, 3), name="jpeg")
-    x = MirrorPadToMultiple(BLOCK, border=BLOCK, name="pad")(inputs)
+    x = PadToMultiple(BLOCK, border=BLOCK, mode="SYMMETRIC", name="pad")(inputs)
     x = _conv_bn_act(x, width, 6, 2, "conv1")
     x = _bottleneck(x, 3, "bottleneck1")
     x = _bottleneck(x, 3, "bottleneck2")
@@ -98,7 +98,7 @@ def build_blockcnn(width: int = 64) -> keras.Model:
     x = _bottleneck(x, 1, "bottleneck9")
     # An 8×8 stride-8 transposed conv is a 1×1 conv to 8·8·3 channels followed by depth-to-space(8).
     x = keras.layers.Conv2DTranspose(3, BLOCK, strides=BLOCK, name="conv8")(x)
-    correction = CropToReference(name="crop")([x, inputs])
+    correction = CropLike(name="crop")(x, inputs)
     outputs = keras.layers.Add(name="restored")([inputs, correction])
     return keras.Model(inputs, outputs, name="blockcnn")
 

@@ -12,15 +12,16 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="unjpeg")
 class PadToMultiple(keras.layers.Layer):
-    """Reflect-pad the bottom and right of (B, H, W, C) so H and W become multiples of `multiple`.
+    """Pad (B, H, W, C) so H and W become multiples of `multiple`, plus `border` px on every side.
 
-    Padding only at the bottom and right keeps the top-left origin, so the 8×8 JPEG grid stays aligned.
-    Reflection needs each side to exceed the pad, which holds for images of at least `multiple` px.
+    The rounding pad goes to the bottom and right only, which keeps the top-left origin, so the 8×8 JPEG
+    grid stays aligned. `mode` is "REFLECT" (edge pixel not repeated) or "SYMMETRIC" (edge repeated, as
+    `numpy.pad(mode="symmetric")`); either needs every pad to be at most the image side.
     """
 
-    def __init__(self, multiple: int = 8, **kwargs):
+    def __init__(self, multiple: int = 8, border: int = 0, mode: str = "REFLECT", **kwargs):
         super().__init__(**kwargs)
-        self.multiple = multiple
+        self.multiple, self.border, self.mode = multiple, border, mode
 
     def call(self, images):
         shape = tf.shape(images)
@@ -28,16 +29,20 @@ class PadToMultiple(keras.layers.Layer):
         # truncating division in ONNX Runtime (tf2onnx issue #2174).
         pad_h = (self.multiple - shape[1] % self.multiple) % self.multiple
         pad_w = (self.multiple - shape[2] % self.multiple) % self.multiple
-        padded = tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
-        # Dynamic paddings lose the static channel count, which TFLite needs to avoid Flex ops.
-        padded.set_shape([None, None, None, images.shape[-1]])
-        return padded
+        b = self.border
+        padded = tf.pad(images, [[0, 0], [b, b + pad_h], [b, b + pad_w], [0, 0]], mode=self.mode)
+        # Dynamic paddings lose the channel count in the converted graph, and TFLite has built-in
+        # convolutions only for a known count (else it asks for Flex ops): a reshape restates it.
+        return tf.reshape(padded, tf.concat([tf.shape(padded)[:3], [images.shape[-1]]], axis=0))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], None, None, input_shape[3])
+        def padded(side):
+            return None if side is None else -(-side // self.multiple) * self.multiple + 2 * self.border
+
+        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple}
+        return {**super().get_config(), "multiple": self.multiple, "border": self.border, "mode": self.mode}
 
 
 @keras.saving.register_keras_serializable(package="unjpeg")

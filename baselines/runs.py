@@ -86,7 +86,10 @@ def read_state(out: Path) -> dict:
 
 def save_sample_grid(path: str | Path, degraded: np.ndarray, restored: np.ndarray, clean: np.ndarray) -> None:
     """Write a PNG with one row per image: JPEG | restored | original; inputs (N, H, W, C) in [0, 1]."""
-    rows = [np.concatenate([d, np.clip(r, 0, 1), c], axis=1) for d, r, c in zip(degraded, restored, clean, strict=True)]
+    rows = [
+        np.concatenate([d, np.clip(r, 0, 1), c], axis=1)
+        for d, r, c in zip(degraded, restored, clean, strict=True)
+    ]
     grid = to_uint8(np.concatenate(rows, axis=0))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)

@@ -38,7 +38,9 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     degraded = keras.Input((None, None, channels), name="degraded")
     padded = PadToMultiple(GRID, name="pad_to_grid")(degraded)
     centred = layers.Rescaling(1.0, offset=-0.5, name="centre")(padded)
-    features = layers.Conv2D(width, 3, padding="same", name="conv_in")(SpaceToDepth(fold, name="fold")(centred))
+    features = layers.Conv2D(width, 3, padding="same", name="conv_in")(
+        SpaceToDepth(fold, name="fold")(centred)
+    )
     for i in range(num_blocks):
         residual = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv1")(features)
         residual = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"block{i}_act")(residual)

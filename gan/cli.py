@@ -112,6 +112,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         restore.add_arguments(restore_parser)
         restore_parser.set_defaults(run=restore.run)
 
+    demo_parser = commands.add_parser("demo", help="compare jpeg, shipped:l2 and shipped:gan on bundled photos")
+    if wanted("demo"):
+        from gan import demo
+
+        demo.add_arguments(demo_parser)
+        demo_parser.set_defaults(run=demo.run)
+
     export_parser = commands.add_parser("export", help="export a generator (keras, savedmodel, tflite, onnx)")
     if wanted("export"):
         from gan import export

@@ -129,36 +129,15 @@ def input_size(model) -> int | None:
 
 
 def _export_onnx(model, path: Path) -> None:
-    """Convert with tf2onnx (what `model.export(format="onnx")` calls), with integer FloorMod fixed.
-
-    tf2onnx lowers FloorMod to x - Div(x, y)·y, and ONNX Runtime's integer Div truncates toward zero, so
-    (-37) % 8 gives -5 instead of 3 (onnx/tensorflow-onnx#2174). The grid padding layers compute their
-    pad as (-H) % 8, so a 37-px side came out 32 px. ONNX `Mod` with fmod=0 is the floor modulo.
-    """
+    """Keras 3's ONNX export (through tf2onnx), on a model that has been called once."""
     try:
         import onnxruntime  # noqa: F401 - needed to check the export
-        import tensorflow as tf
-        import tf2onnx
-        from onnx import TensorProto
-        from tf2onnx.onnx_opset.math import FloorMod
+        import tf2onnx  # noqa: F401
     except ImportError as err:
         raise ExportError(
             f"ONNX export needs tf2onnx and onnxruntime: pip install 'unjpeg[export]' ({err})"
         ) from None
-
-    def floor_mod(ctx, node, name, args):
-        if ctx.get_dtype(node.input[0]) in (TensorProto.INT32, TensorProto.INT64):
-            node.type = "Mod"
-            node.set_attr("fmod", 0)
-        else:
-            FloorMod.version_7(ctx, node)
-
-    fixed = input_size(model)
-    spec = [tf.TensorSpec((None, fixed, fixed, 3), tf.float32, name=model.inputs[0].name)]
-    forward = tf.function(lambda images: model(images, training=False), input_signature=spec)
-    tf2onnx.convert.from_function(
-        forward, input_signature=spec, custom_op_handlers={"FloorMod": (floor_mod, [])}, output_path=str(path)
-    )
+    model.export(str(path), format="onnx", verbose=False)
 
 
 def _export_tflite(model, path: Path) -> None:
@@ -166,44 +145,9 @@ def _export_tflite(model, path: Path) -> None:
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as folder:
-        _with_static_channels(model).export(folder, format="tf_saved_model", verbose=False)
+        model.export(folder, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         try:
             path.write_bytes(converter.convert())
         except Exception as err:  # noqa: BLE001 - the converter raises its own error types
             raise ExportError(f"{path}: TFLite conversion failed: {str(err).splitlines()[0]}") from None
-
-
-def _with_static_channels(model):
-    """`model` rebuilt on the same layers, with the channel count restated after each custom layer.
-
-    A `tf.pad` whose paddings depend on the input size (PadToMultiple, MirrorPadToMultiple) leaves the
-    channel count unknown in the traced graph, and the TFLite converter only has a built-in convolution for
-    a known count (else it asks for Flex ops, which the tf.lite interpreter cannot run). A reshape to the
-    channel count that Keras already knows restores it. The layers are shared, so are the weights.
-    """
-    import keras
-    import tensorflow as tf
-
-    class StaticChannels(keras.layers.Layer):
-        def __init__(self, inner, channels: int):
-            super().__init__(name=f"{inner.name}_static")
-            self.inner, self.channels = inner, channels
-
-        def call(self, *args, **kwargs):
-            out = self.inner(*args, **kwargs)
-            return tf.reshape(out, tf.concat([tf.shape(out)[:3], [self.channels]], axis=0))
-
-        def compute_output_spec(self, *args, **kwargs):
-            return self.inner.compute_output_spec(*args, **kwargs)
-
-    def clone(layer):
-        if type(layer).__module__.startswith("keras"):
-            return layer
-        try:
-            shape = layer.output.shape
-        except (AttributeError, ValueError):  # no single output: leave it as it is
-            return layer
-        return StaticChannels(layer, shape[-1]) if len(shape) == 4 and shape[-1] else layer
-
-    return keras.models.clone_model(model, clone_function=clone)
