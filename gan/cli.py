@@ -112,7 +112,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         restore.add_arguments(restore_parser)
         restore_parser.set_defaults(run=restore.run)
 
-    demo_parser = commands.add_parser("demo", help="compare jpeg, shipped:l2 and shipped:gan on bundled photos")
+    demo_parser = commands.add_parser(
+        "demo", help="compare jpeg, shipped:l2 and shipped:gan on bundled photos"
+    )
     if wanted("demo"):
         from gan import demo
 

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.datasets import cifar_sets, folder_sets, load_cifar10, read_cifar_batch, split_by_image, training_sets
+from data.datasets import (
+    cifar_sets,
+    folder_sets,
+    load_cifar10,
+    read_cifar_batch,
+    split_by_image,
+    training_sets,
+)
 
 
 def write_cifar_batch(path, images):

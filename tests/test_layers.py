@@ -1,5 +1,5 @@
-import numpy as np
 import keras
+import numpy as np
 
 from baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 

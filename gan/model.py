@@ -1,0 +1,270 @@
+"""`JpegGAN`: the generator fine-tuned with pixel + LPIPS + adversarial loss (phase 2 of ESRGAN's recipe).
+
+The keras-io custom `train_step` pattern: a `keras.Model` holding a generator G, a discriminator D, a
+frozen LPIPS and an exponential moving average (EMA) copy of G, compiled with one optimizer per network.
+One forward pass under two tapes; each gradient is taken w.r.t. an explicit variable list, so nothing
+toggles `trainable`. D scores real and restored images in one call (one spectral-norm power iteration
+per step) and is updated on the same restored batch that G is (as BasicSR's alternating update, whose D
+step reuses G's pre-update output).
+
+Distribution: per-example losses are reduced with `tf.nn.compute_average_loss` (sum / GLOBAL batch), so the
+cross-replica gradient sum of `tf.distribute` strategies gives the gradient of the global mean. The logged
+values are per-replica means, which Keras averages over replicas.
+
+Mixed precision: under the `mixed_float16` policy G and D compute in float16; their outputs are cast to
+float32 before any loss, LPIPS always runs in float32, and the optimizers should be wrapped in
+`keras.optimizers.LossScaleOptimizer` (`scale_loss` is called on every loss, a no-op for plain optimizers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from baselines import runs
+from baselines.models import build_model
+from losses.adversarial import ADVERSARIAL_LOSSES
+
+log = logging.getLogger(__name__)
+
+TRAIN_KEYS = ("g_loss", "g_pixel", "g_lpips", "g_adv", "d_loss", "d_real", "d_fake")
+VAL_KEYS = ("psnr", "lpips")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the generator objective `pixel * MSE + lpips * LPIPS + adversarial * adversarial`.
+
+    - adversarial 5e-3: ESRGAN (Wang et al. 2018, §4.1, λ = 5×10⁻³ with the RaGAN loss).
+    - lpips 1.0: the perceptual term leads, with weight 1 as ESRGAN's and Real-ESRGAN's VGG perceptual
+      loss; LPIPS-alex of q10–50 JPEG 64-px patches is 0.05–0.1.
+    - pixel 100: the pixel term is MSE on [0, 1] images (~1.5e-3 at q10–50), whose gradient w.r.t. the
+      output is tiny: on bsd200 patches (64 px, q10–50, 4 batches of 16), at the output of an early L2
+      s2dnet checkpoint (step 250, still close to the JPEG input), |∇ LPIPS| / |∇ MSE| ≈ 520 (300–700).
+      Weight 100 makes the pixel gradient about 1/5 of the perceptual one, so LPIPS leads and MSE anchors
+      colours and flat areas (the anchoring role of ESRGAN's L1 term, weight 1e-2, on the same range).
+    """
+
+    pixel: float = 100.0
+    lpips: float = 1.0
+    adversarial: float = 5e-3
+
+
+def psnr_per_image(clean, restored):
+    """PSNR in dB (B,) of (B, H, W, C) float32 images in [0, 1], the restored one clipped to [0, 1]."""
+    mse = ops.mean(ops.square(clean - ops.clip(restored, 0.0, 1.0)), axis=(1, 2, 3))
+    return -10.0 * ops.log(ops.maximum(mse, 1e-10)) / ops.log(10.0)
+
+
+class JpegGAN(keras.Model):
+    """Generator + PatchGAN discriminator + frozen LPIPS + EMA generator.
+
+    Args:
+        generator: functional model (B, H, W, 3) float32 in [0, 1] -> restored, same shape.
+        discriminator: functional model (B, H, W, 3) in [0, 1] -> (B, h, w, 1) logits.
+        lpips: an `LPIPS` built with `value_range=(0, 1)`; it has no trainable variable.
+        loss_weights: `LossWeights`.
+        adversarial: "bce", "ragan" (default, ESRGAN) or "hinge", see `losses.adversarial`.
+        warmup_steps: the adversarial weight is 0 for the first `warmup_steps` generator updates (D still
+            trains), so D learns to tell the L2 output from real before G follows it.
+        ema_decay: EMA of G's weights after each step; 0.999 as Real-ESRGAN (`ema_decay` in its
+            train_realesrgan_x4plus.yml, BasicSR's `model_ema`).
+
+    `call(degraded)` returns the EMA generator's output, (B, H, W, 3) float32. Data for `fit` and
+    `evaluate` are batches `(degraded, clean)`, each (B, H, W, 3) float32 in [0, 1], H, W >= 32 (LPIPS).
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        lpips: keras.Model,
+        loss_weights: LossWeights = LossWeights(),  # noqa: B008 - frozen dataclass, immutable
+        adversarial: str = "ragan",
+        warmup_steps: int = 0,
+        ema_decay: float = 0.999,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if adversarial not in ADVERSARIAL_LOSSES:
+            raise ValueError(f"adversarial must be one of {sorted(ADVERSARIAL_LOSSES)}, got {adversarial!r}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.generator, self.discriminator, self.lpips = generator, discriminator, lpips
+        self.loss_weights, self.adversarial = loss_weights, adversarial
+        self.adversarial_loss = ADVERSARIAL_LOSSES[adversarial]
+        self.warmup_steps, self.ema_decay = int(warmup_steps), float(ema_decay)
+        # Built non-trainable (not toggled later): its weights only ever change through `update_ema`.
+        self.ema_generator = keras.models.clone_model(
+            generator,
+            clone_function=lambda layer: layer.__class__.from_config(
+                {**layer.get_config(), "trainable": False}
+            ),
+        )
+        self.ema_generator.set_weights(generator.get_weights())
+        self.trackers = {key: keras.metrics.Mean(name=key) for key in TRAIN_KEYS + VAL_KEYS}
+        self.built = True
+
+    def compile(
+        self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs
+    ):
+        """One optimizer per network and no Keras loss. XLA off unless asked: this step is not tested under
+        `jit_compile` (Keras's "auto" is off on CPU anyway)."""
+        super().compile(optimizer=None, **{"jit_compile": False, **kwargs})
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+
+    def build_optimizers(self) -> None:
+        """Create the optimizer slots now, e.g. before restoring a checkpoint into them."""
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, degraded, training=False):
+        del training  # the EMA generator is only ever used for inference
+        return ops.cast(self.ema_generator(degraded, training=False), "float32")
+
+    def weights_at(self, step) -> LossWeights:
+        """The loss weights at generator update `step` (G's optimizer iterations, which steps skipped by a
+        LossScaleOptimizer do not count): no adversarial term during the warm-up."""
+        warm = ops.where(step < self.warmup_steps, 0.0, self.loss_weights.adversarial)
+        return dataclasses.replace(self.loss_weights, adversarial=warm)
+
+    def train_step(self, data):
+        degraded, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            restored = ops.cast(self.generator(degraded, training=True), "float32")
+            logits = self.discriminator(ops.concatenate([clean, restored], axis=0), training=True)
+            real_logits, fake_logits = ops.split(ops.cast(logits, "float32"), 2, axis=0)
+            adv_per_example, d_per_example = self.adversarial_loss(real_logits, fake_logits)
+            pixel = tf.nn.compute_average_loss(ops.mean(ops.square(restored - clean), axis=(1, 2, 3)))
+            perceptual = tf.nn.compute_average_loss(self.lpips(clean, restored))
+            adversarial = tf.nn.compute_average_loss(adv_per_example)
+            w = self.weights_at(self.g_optimizer.iterations)
+            g_loss = w.pixel * pixel + w.lpips * perceptual + w.adversarial * adversarial
+            d_loss = tf.nn.compute_average_loss(d_per_example)
+            scaled_g, scaled_d = self.g_optimizer.scale_loss(g_loss), self.d_optimizer.scale_loss(d_loss)
+        self.g_optimizer.apply(g_tape.gradient(scaled_g, g_vars), g_vars)
+        self.d_optimizer.apply(d_tape.gradient(scaled_d, d_vars), d_vars)
+        self.update_ema()
+        # The reduced losses are sums / global batch; × replicas gives this replica's mean, which Keras
+        # averages over replicas when it reads the trackers.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        logged = {
+            "g_loss": g_loss,
+            "g_pixel": pixel,
+            "g_lpips": perceptual,
+            "g_adv": adversarial,
+            "d_loss": d_loss,
+        }
+        for key, value in logged.items():
+            self.trackers[key].update_state(value * replicas)
+        self.trackers["d_real"].update_state(ops.mean(real_logits))
+        self.trackers["d_fake"].update_state(ops.mean(fake_logits))
+        return {key: self.trackers[key].result() for key in TRAIN_KEYS}
+
+    def update_ema(self) -> None:
+        """ema ← decay · ema + (1 − decay) · G, for every weight of G (trainable or not)."""
+        for ema, weight in zip(self.ema_generator.weights, self.generator.weights, strict=True):
+            ema.assign(self.ema_decay * ema + (1.0 - self.ema_decay) * ops.cast(weight, ema.dtype))
+
+    def test_step(self, data):
+        """PSNR (dB) and LPIPS of the EMA generator on (degraded, clean) validation pairs."""
+        degraded, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        restored = self(degraded)
+        self.trackers["psnr"].update_state(psnr_per_image(clean, restored))
+        self.trackers["lpips"].update_state(self.lpips(clean, restored))
+        return {key: self.trackers[key].result() for key in VAL_KEYS}
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str):
+    """Build layers under the global Keras dtype policy `policy` ("float32", "mixed_float16"), then restore."""
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(saved)
+
+
+def checkpoint_manager(gan: JpegGAN, folder: str | Path) -> tf.train.CheckpointManager:
+    """A tf.train.CheckpointManager (max_to_keep=1) of G, D, the EMA and both optimizers in `folder`;
+    the optimizers' iteration counts carry the step."""
+    checkpoint = tf.train.Checkpoint(
+        generator=gan.generator,
+        discriminator=gan.discriminator,
+        ema_generator=gan.ema_generator,
+        g_optimizer=gan.g_optimizer,
+        d_optimizer=gan.d_optimizer,
+    )
+    return tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1)
+
+
+def export_generator(gan: JpegGAN, model: str, model_kwargs: dict, path: str | Path) -> None:
+    """Save the EMA weights in a plain float32 generator built by `build_model(model, **model_kwargs)`."""
+    with dtype_policy("float32"):
+        generator = build_model(model, **model_kwargs)
+    generator.set_weights(gan.ema_generator.get_weights())
+    generator.save(path)
+
+
+class GanMonitor(keras.callbacks.Callback):
+    """NaN guard at every batch end; at each epoch end validation, a sample grid, then the checkpoint.
+
+    A non-finite logged loss stops training at once, with a message naming the step and the terms
+    (`diverged`), and that epoch writes neither samples nor a checkpoint, so `manager` keeps the last good
+    one. `val_pairs` is {quality: (degraded, clean)} (N, S, S, 3) in [0, 1]; they add
+    `val_psnr_qQ` and `val_lpips_qQ` (EMA generator) to the epoch logs. state.json gets {"epoch", "step"}.
+    """
+
+    def __init__(self, out: Path, manager, steps_per_epoch: int, val_pairs: dict | None = None):
+        super().__init__()
+        self.out, self.manager, self.steps_per_epoch = Path(out), manager, steps_per_epoch
+        self.val_pairs = val_pairs or {}
+        self.epoch, self.diverged = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = [key for key in TRAIN_KEYS if key in (logs or {}) and not np.isfinite(logs[key])]
+        if bad and self.diverged is None:
+            step = self.epoch * self.steps_per_epoch + batch + 1
+            self.diverged = f"step {step}: non-finite {', '.join(bad)}"
+            log.error("%s; stopping, the last good checkpoint is kept", self.diverged)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged is not None:
+            log.error("epoch %d diverged: no samples, no checkpoint", epoch + 1)
+            return
+        logs = logs if logs is not None else {}
+        # Every replica must get an equal, non-empty share of each batch: the validation set is repeated once
+        # per replica (means unchanged) and batched by a multiple of the replica count.
+        copies = self.model.distribute_strategy.num_replicas_in_sync
+        for quality, (degraded, clean) in self.val_pairs.items():
+            degraded, clean = np.concatenate([degraded] * copies), np.concatenate([clean] * copies)
+            scores = self.model.evaluate(degraded, clean, batch_size=4 * copies, verbose=0, return_dict=True)
+            logs[f"val_psnr_q{quality}"], logs[f"val_lpips_q{quality}"] = scores["psnr"], scores["lpips"]
+        if self.val_pairs:
+            degraded, clean = (images[:4] for images in self.val_pairs[min(self.val_pairs)])
+            restored = self.model.predict(
+                np.concatenate([degraded] * copies), batch_size=4 * copies, verbose=0
+            )
+            path = self.out / "samples" / f"epoch_{epoch + 1:04d}.png"
+            runs.save_sample_grid(path, degraded, restored[: len(degraded)], clean)
+        step = (epoch + 1) * self.steps_per_epoch
+        self.manager.save(checkpoint_number=step)
+        runs.write_json(self.out / "state.json", {"epoch": epoch + 1, "step": step})

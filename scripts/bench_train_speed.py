@@ -1,0 +1,90 @@
+"""Seconds per 100 training steps: GAN fine-tuning (G + PatchGAN D + LPIPS-alex + EMA) vs L2 training.
+
+    python scripts/bench_train_speed.py --out bench_train_speed.json
+    python scripts/bench_train_speed.py --models s2dnet --patch 64 --batch 16 --steps 20
+
+Both runs use `fit` on one fixed random batch repeated (so the JPEG patch pipeline, which runs in parallel
+with training through `prefetch`, is not timed), the builders' default widths, and the defaults of
+`baselines.train.TrainConfig` and `gan.train_gan.GanConfig` (D width 32, 3 stages, RaGAN). After
+`--warmup` untimed steps (tracing), `--steps` steps are timed `--repeats` times; the fastest timing is
+scaled to 100. The numbers are only comparable within one run on one machine; a busy CPU inflates them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DEFAULT_MODELS = ("s2dnet", "autoencoder", "blockcnn")
+
+
+def seconds_per_100(model, dataset, warmup: int, steps: int, repeats: int) -> float:
+    """The fastest of `repeats` timings of `steps` steps, scaled to 100: the least disturbed by other load."""
+    model.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0, shuffle=False)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        timings.append((time.perf_counter() - start) / steps * 100)
+    return min(timings)
+
+
+def bench(name: str, patch: int, batch: int, warmup: int, steps: int, repeats: int) -> dict:
+    import numpy as np
+    import tensorflow as tf
+
+    from baselines.train import TrainConfig, compiled_model
+    from gan.train_gan import GanConfig, build_gan
+
+    rng = np.random.default_rng(0)
+    clean = rng.random((batch, patch, patch, 3), dtype=np.float32)
+    degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
+    dataset = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
+    l2 = seconds_per_100(
+        compiled_model(TrainConfig(model=name, data="", out="")), dataset, warmup, steps, repeats
+    )
+    gan_model = build_gan(GanConfig(model=name, init="", data="", out=""))
+    gan = seconds_per_100(gan_model, dataset, warmup, steps, repeats)
+    return {
+        "model": name,
+        "l2_s_per_100": round(l2, 1),
+        "gan_s_per_100": round(gan, 1),
+        "ratio": round(gan / l2, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--models", nargs="+", help=f"generators (default: those of {DEFAULT_MODELS} in MODELS)"
+    )
+    parser.add_argument("--patch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps, scaled to 100")
+    parser.add_argument("--repeats", type=int, default=2, help="timings per cell; the fastest is kept")
+    parser.add_argument("--out", type=Path, default=Path("bench_train_speed.json"), help="JSON results")
+    args = parser.parse_args()
+
+    from baselines.models import MODELS
+
+    names = args.models or [name for name in DEFAULT_MODELS if name in MODELS]
+    rows = [bench(name, args.patch, args.batch, args.warmup, args.steps, args.repeats) for name in names]
+    print(
+        f"patch {args.patch}, batch {args.batch}, best of {args.repeats} × {args.steps} timed steps "
+        f"after {args.warmup}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'model':<14}{'L2 s/100':>10}{'GAN s/100':>11}{'GAN/L2':>8}")
+    for row in rows:
+        print(f"{row['model']:<14}{row['l2_s_per_100']:>10}{row['gan_s_per_100']:>11}{row['ratio']:>8}")
+    settings = {key: getattr(args, key) for key in ("patch", "batch", "warmup", "steps", "repeats")}
+    args.out.write_text(json.dumps({**settings, "cpus": os.cpu_count(), "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

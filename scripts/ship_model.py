@@ -1,0 +1,87 @@
+"""Ship a trained generator: copy it to gan/shipped/NAME.keras and write its model card NAME.md.
+
+    python scripts/ship_model.py runs/s2dnet_l2 --name l2 --reports report/cbsd68 report/mcmaster report/classic5
+
+The card records the architecture, parameters, FLOPs per pixel, training data and schedule, loss weights,
+and the `unjpeg compare` tables of the given report folders (each holds a metrics.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from baselines.flops import describe
+from gan.sources import SHIPPED_DIR, load_keras_generator
+
+
+def compare_table(report: Path) -> str:
+    """A Markdown table of a compare report: one line per model and quality."""
+    metrics = json.loads((report / "metrics.json").read_text())
+    lines = [
+        f"`{metrics['data']}` ({metrics['rows'][0]['n_images']} images)",
+        "",
+        "| model | QF | PSNR | PSNR-Y | SSIM | PSNR-B | LPIPS | Laplacian-var ratio | gradient ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(metrics["rows"], key=lambda r: (r["quality"], r["model"])):
+        sharp = row["sharpness"]
+        lpips = "–" if row["lpips"] is None else f"{row['lpips']:.3f}"
+        lines.append(
+            f"| {row['model']} | {row['quality']} | {row['psnr']:.2f} | {row['psnr_y']:.2f} | {row['ssim']:.4f} | "
+            f"{row['psnr_b']:.2f} | {lpips} | {sharp['laplacian_var_ratio']:.3f} | {sharp['gradient_ratio']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def model_card(name: str, run: Path, generator, reports: list[Path]) -> str:
+    config = json.loads((run / "config.json").read_text())
+    state = json.loads((run / "state.json").read_text()) if (run / "state.json").is_file() else {}
+    info = describe(generator)
+    kind = "GAN (L2 + LPIPS + adversarial, EMA weights)" if "init" in config else "L2 (MSE)"
+    weights = (
+        f"pixel (MSE) {config['pixel_weight']}, LPIPS-alex {config['lpips_weight']}, "
+        f"adversarial {config['adv_weight']} ({config['adversarial']}), warm-up {config['warmup']} steps"
+        if "init" in config
+        else "MSE only"
+    )
+    lines = [
+        f"# shipped:{name}",
+        "",
+        f"- **Architecture**: `{config['model']}` {config.get('model_kwargs') or '(builder defaults)'}; "
+        "see `baselines/s2dnet.py`",
+        f"- **Parameters**: {info['parameters']:,}",
+        f"- **FLOPs per pixel**: {info['flops_per_pixel'] / 1e3:.0f} k (multiply-add = 2)",
+        f"- **Training**: {kind}; data `{config['data']}` (lossless photos; no evaluation set), "
+        f"patch {config['patch']}, batch {config['batch']}, {state.get('step', config['steps'])} steps",
+        f"- **JPEG quality range**: {config['quality'][0]}–{config['quality'][1]} (Pillow, 4:2:0; "
+        f"{config.get('gray_fraction', 0):.0%} of patches grayscale)",
+        f"- **Loss weights**: {weights}",
+    ]
+    if "init" in config:
+        lines.append(f"- **Initialised from**: `{config['init']}` (shipped:l2)")
+    lines += ["", "## `unjpeg compare` on the development sets", ""]
+    for report in reports:
+        lines += [compare_table(report), ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="run folder with generator.keras and config.json")
+    parser.add_argument("--name", required=True, help="shipped name, e.g. l2 or gan")
+    parser.add_argument("--reports", nargs="*", type=Path, default=[], help="compare report folders")
+    args = parser.parse_args()
+    source = args.run / "generator.keras"
+    generator = load_keras_generator(source)
+    SHIPPED_DIR.mkdir(exist_ok=True)
+    shutil.copyfile(source, SHIPPED_DIR / f"{args.name}.keras")
+    card = model_card(args.name, args.run, generator, args.reports)
+    (SHIPPED_DIR / f"{args.name}.md").write_text(card + "\n")
+    print(f"shipped {SHIPPED_DIR / args.name}.keras ({source.stat().st_size / 2**20:.1f} MiB) and its card")
+
+
+if __name__ == "__main__":
+    main()

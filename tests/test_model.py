@@ -1,0 +1,207 @@
+"""JpegGAN: one step trains G and D but not LPIPS, EMA, warm-up, NaN guard, MirroredStrategy, mixed precision."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from baselines.models import build_model
+from gan.discriminator import build_patch_discriminator
+from gan.model import TRAIN_KEYS, GanMonitor, JpegGAN, LossWeights, checkpoint_manager, export_generator
+from losses.lpips import LPIPS
+
+ROOT = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+CLEAN = RNG.random((2, 32, 32, 3), dtype=np.float32)
+DEGRADED = np.clip(CLEAN + 0.1 * RNG.standard_normal(CLEAN.shape, dtype=np.float32), 0, 1)
+
+
+def warm_generator(seed: int = 0) -> keras.Model:
+    """s2dnet width 8 with a non-zero output conv, as after L2 training (its zero init would block the
+    gradient to every other layer on the first step)."""
+    generator = build_model("s2dnet", width=8)
+    conv_out = generator.get_layer("conv_out")
+    rng = np.random.default_rng(seed)
+    conv_out.kernel.assign(0.01 * rng.standard_normal(conv_out.kernel.shape).astype(np.float32))
+    return generator
+
+
+def make_gan(optimizer=keras.optimizers.Adam, **kwargs) -> JpegGAN:
+    gan = JpegGAN(
+        warm_generator(), build_patch_discriminator(width=4), LPIPS("alex", value_range=(0, 1)), **kwargs
+    )
+    gan.compile(g_optimizer=optimizer(1e-3), d_optimizer=optimizer(1e-3))
+    gan.build_optimizers()
+    return gan
+
+
+def snapshot(variables) -> list[np.ndarray]:
+    return [np.array(v) for v in variables]
+
+
+def test_one_step_changes_g_and_d_but_not_lpips():
+    gan = make_gan()
+    g_before = snapshot(gan.generator.trainable_variables)
+    d_before = snapshot(gan.discriminator.trainable_variables)
+    lpips_before = snapshot(gan.lpips.weights)
+    assert len(g_before) > 0 and len(d_before) > 0 and len(lpips_before) > 0
+    assert gan.lpips.trainable_variables == [] and gan.ema_generator.trainable_variables == []
+    logs = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)
+    assert set(logs) == set(TRAIN_KEYS)
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    for before, after in zip(
+        g_before + d_before,
+        gan.generator.trainable_variables + gan.discriminator.trainable_variables,
+        strict=True,
+    ):
+        assert not np.allclose(before, np.array(after)), after.path
+    for before, after in zip(lpips_before, gan.lpips.weights, strict=True):
+        np.testing.assert_array_equal(before, np.array(after))
+
+
+def test_ema_moves_toward_the_generator():
+    gan = make_gan(ema_decay=0.5)
+    ema_before = snapshot(gan.ema_generator.weights)
+    np.testing.assert_array_equal(ema_before[0], np.array(gan.generator.weights[0]))
+    gan.train_on_batch(DEGRADED, CLEAN)
+    for old, ema, weight in zip(ema_before, gan.ema_generator.weights, gan.generator.weights, strict=True):
+        np.testing.assert_allclose(np.array(ema), 0.5 * old + 0.5 * np.array(weight), atol=1e-7)
+    moved = [
+        not np.allclose(old, np.array(ema))
+        for old, ema in zip(ema_before, gan.ema_generator.weights, strict=True)
+    ]
+    assert any(moved)
+
+
+def test_warmup_zeroes_the_adversarial_weight():
+    weights = LossWeights(pixel=10.0, lpips=2.0, adversarial=0.5)
+    gan = make_gan(loss_weights=weights, warmup_steps=1)
+    first = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)  # update 0: warm-up
+    assert first["g_adv"] > 0.1  # the term is computed and logged, only its weight is 0
+    np.testing.assert_allclose(first["g_loss"], 10.0 * first["g_pixel"] + 2.0 * first["g_lpips"], rtol=1e-5)
+    second = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)  # update 1: after the warm-up
+    expected = 10.0 * second["g_pixel"] + 2.0 * second["g_lpips"] + 0.5 * second["g_adv"]
+    np.testing.assert_allclose(second["g_loss"], expected, rtol=1e-5)
+
+
+def batches(*items) -> tf.data.Dataset:
+    degraded = np.stack([item[0] for item in items])
+    clean = np.stack([item[1] for item in items])
+    return tf.data.Dataset.from_tensor_slices((degraded, clean))
+
+
+def checkpoint_files(folder: Path) -> dict:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in sorted(folder.iterdir())}
+
+
+def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path, caplog):
+    gan = make_gan()
+    manager = checkpoint_manager(gan, tmp_path / "checkpoints")
+    monitor = GanMonitor(tmp_path, manager, steps_per_epoch=2)
+    gan.fit(
+        batches((DEGRADED, CLEAN), (DEGRADED, CLEAN)),
+        steps_per_epoch=2,
+        epochs=1,
+        callbacks=[monitor],
+        shuffle=False,
+        verbose=0,
+    )
+    saved = checkpoint_files(tmp_path / "checkpoints")
+    assert any(name.endswith(".index") for name in saved) and monitor.diverged is None
+
+    poisoned = CLEAN.copy()
+    poisoned[0, 0, 0, 0] = np.nan
+    data = batches((DEGRADED, CLEAN), (DEGRADED, poisoned), (DEGRADED, CLEAN), (DEGRADED, CLEAN))
+    history = gan.fit(
+        data, steps_per_epoch=2, epochs=3, initial_epoch=1, callbacks=[monitor], verbose=0, shuffle=False
+    )
+    assert len(history.epoch) == 1  # stopped in its first epoch (the run's second)
+    assert monitor.diverged.startswith("step 4: non-finite g_loss, g_pixel")
+    assert "step 4" in caplog.text
+    assert checkpoint_files(tmp_path / "checkpoints") == saved
+    assert json.loads((tmp_path / "state.json").read_text()) == {"epoch": 1, "step": 2}
+    manager.checkpoint.restore(manager.latest_checkpoint)
+    assert all(np.all(np.isfinite(np.array(v))) for v in gan.generator.weights + gan.ema_generator.weights)
+
+
+MIRRORED_SCRIPT = """
+import json, os
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from tests.test_model import CLEAN, DEGRADED, make_gan
+clean = np.concatenate([CLEAN, CLEAN[:, ::-1]]); degraded = np.concatenate([DEGRADED, DEGRADED[:, ::-1]])
+data = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
+sgd = lambda lr: keras.optimizers.SGD(lr)
+single = make_gan(optimizer=sgd, adversarial="bce", ema_decay=0.5)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    mirrored = make_gan(optimizer=sgd, adversarial="bce", ema_decay=0.5)
+mirrored.generator.set_weights(single.generator.get_weights())
+mirrored.ema_generator.set_weights(single.ema_generator.get_weights())
+mirrored.discriminator.set_weights(single.discriminator.get_weights())
+before = single.generator.get_weights() + single.discriminator.get_weights()
+out = {"replicas": strategy.num_replicas_in_sync}
+import tempfile
+from gan.model import GanMonitor, checkpoint_manager
+for name, gan in (("single", single), ("mirrored", mirrored)):
+    # One validation image for two replicas: the monitor must still score it (and checkpoint).
+    folder = tempfile.mkdtemp()
+    monitor = GanMonitor(folder, checkpoint_manager(gan, folder), 1, {10: (DEGRADED[:1], CLEAN[:1])})
+    history = gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0, callbacks=[monitor]).history
+    out[name] = {k: float(v[0]) for k, v in history.items()}
+    after = gan.generator.get_weights() + gan.discriminator.get_weights()
+    out[name + "_delta"] = [(a - b).tolist() for a, b in zip(after, before)]
+    out[name + "_ema"] = [w.tolist() for w in gan.ema_generator.get_weights()]
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_mirrored_strategy_on_two_devices_matches_one_device():
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, result.stderr[-3000:]
+    out = json.loads(lines[0].removeprefix("RESULT"))
+    assert out["replicas"] == 2
+    assert all(np.isfinite(v) for v in out["mirrored"].values())
+    for key in (*TRAIN_KEYS, "val_psnr_q10", "val_lpips_q10"):  # replica means averaged = global mean
+        assert out["mirrored"][key] == pytest.approx(out["single"][key], rel=1e-4, abs=1e-6), key
+    # Gradients reduced by the GLOBAL batch: the SGD updates match (a per-replica mean would double them).
+    for single, mirrored in zip(out["single_delta"], out["mirrored_delta"], strict=True):
+        single, mirrored = np.array(single), np.array(mirrored)
+        np.testing.assert_allclose(mirrored, single, atol=1e-4 * max(np.abs(single).max(), 1e-8) + 1e-8)
+    for single, mirrored in zip(out["single_ema"], out["mirrored_ema"], strict=True):
+        np.testing.assert_allclose(np.array(mirrored), np.array(single), atol=1e-6)
+
+
+def test_mixed_precision_step_and_float32_export(tmp_path):
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        gan = make_gan(optimizer=lambda lr: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(lr)))
+        assert gan.generator.compute_dtype == "float16"
+        logs = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)
+        restored = gan(DEGRADED)
+    finally:
+        keras.config.set_dtype_policy(saved)
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    assert keras.backend.standardize_dtype(restored.dtype) == "float32"
+    export_generator(gan, "s2dnet", {"width": 8}, tmp_path / "generator.keras")
+    exported = keras.models.load_model(tmp_path / "generator.keras")
+    assert all(v.dtype == "float32" for v in exported.weights)
+    output = exported(DEGRADED)
+    assert keras.backend.standardize_dtype(output.dtype) == "float32"
+    np.testing.assert_allclose(np.array(output), np.array(restored), atol=5e-3)  # float16 vs float32 compute

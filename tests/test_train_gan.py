@@ -1,0 +1,209 @@
+"""GAN training driver: warm start from an L2 run, checkpoint resume, and the `unjpeg train-gan` command."""
+
+import json
+import shutil
+from dataclasses import fields
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import data.patches
+from baselines import models, runs
+from data.jpeg import DEFAULT_QUALITY_RANGE
+from gan import cli
+from gan.model import LossWeights, checkpoint_manager
+from gan.train_gan import GanConfig, build_gan, load_init_generator
+
+SMALL = ["--patch", "32", "--batch", "2", "--checkpoint-every", "2"]
+PROBE = np.random.default_rng(1).random((2, 40, 48, 3), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def l2_run(tmp_path_factory):
+    """A folder of four random 96×96 photos and a 2-step L2 run of s2dnet width 8 on them."""
+    root = tmp_path_factory.mktemp("gan")
+    rng = np.random.default_rng(0)
+    (root / "photos").mkdir()
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(root / "photos" / f"{i}.png")
+    argv = [
+        "train",
+        "--model",
+        "s2dnet",
+        "--width",
+        "8",
+        "--data",
+        str(root / "photos"),
+        "--out",
+        str(root / "l2"),
+    ]
+    assert cli.main([*argv, *SMALL, "--steps", "2"]) == 0
+    return root
+
+
+def small_config(root, **overrides) -> GanConfig:
+    base = dict(model="s2dnet", init=str(root / "l2"), data=str(root / "photos"), out=str(root / "gan"))
+    return GanConfig(**{**base, "d_width": 4, "model_kwargs": {"width": 8}, **overrides})
+
+
+def test_config_defaults_match_the_library():
+    config = GanConfig(model="s2dnet", init="i", data="d", out="o")
+    assert (config.pixel_weight, config.lpips_weight, config.adv_weight) == (
+        LossWeights().pixel,
+        LossWeights().lpips,
+        LossWeights().adversarial,
+    )
+    assert config.quality == DEFAULT_QUALITY_RANGE
+    assert {"init", "model"} <= {field.name for field in fields(GanConfig)}
+
+
+def test_warm_start_loads_exactly_the_l2_generator(l2_run, tmp_path):
+    l2 = keras.models.load_model(l2_run / "l2" / "generator.keras")
+    expected = np.asarray(l2(PROBE))
+    generator, kwargs = load_init_generator(l2_run / "l2", "s2dnet")
+    assert kwargs == {"width": 8}
+    np.testing.assert_array_equal(np.asarray(generator(PROBE)), expected)
+    gan = build_gan(small_config(l2_run), generator.get_weights())
+    np.testing.assert_array_equal(np.asarray(gan.generator(PROBE)), expected)
+    np.testing.assert_array_equal(np.asarray(gan(PROBE)), expected)  # the EMA starts from the same weights
+    # An unfinished L2 run (no generator.keras) is read from its checkpoint.keras.
+    shutil.copytree(l2_run / "l2", tmp_path / "l2")
+    (tmp_path / "l2" / "generator.keras").unlink()
+    from_checkpoint, _ = load_init_generator(tmp_path / "l2", "s2dnet")
+    np.testing.assert_array_equal(np.asarray(from_checkpoint(PROBE)), expected)
+
+
+def test_init_of_another_model_fails_clearly(l2_run):
+    with pytest.raises(runs.RunFolderError, match="trained 's2dnet', not 'other'; pass --generator s2dnet"):
+        load_init_generator(l2_run / "l2", "other")
+
+
+def test_resume_restores_optimizers_ema_and_discriminator(l2_run, tmp_path):
+    config = small_config(l2_run, ema_decay=0.5)
+    init, _ = load_init_generator(l2_run / "l2", "s2dnet")
+    gan = build_gan(config, init.get_weights())
+    gan.fit(x=PROBE[:, :32, :32], y=PROBE[:, 8:40, 8:40], batch_size=2, epochs=3, verbose=0)
+    checkpoint_manager(gan, tmp_path).save(checkpoint_number=3)
+
+    fresh = build_gan(config)  # builder initialisation: the checkpoint must overwrite everything
+    manager = checkpoint_manager(fresh, tmp_path)
+    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    assert int(fresh.g_optimizer.iterations) == int(fresh.d_optimizer.iterations) == 3
+    pairs = [
+        (gan.ema_generator.weights, fresh.ema_generator.weights),
+        (gan.generator.weights, fresh.generator.weights),
+        (gan.discriminator.weights, fresh.discriminator.weights),
+        (gan.g_optimizer.variables, fresh.g_optimizer.variables),
+        (gan.d_optimizer.variables, fresh.d_optimizer.variables),
+    ]
+    compared = 0
+    for saved, restored in pairs:
+        assert len(saved) == len(restored) > 0
+        for a, b in zip(saved, restored, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+            compared += 1
+    assert compared > 20
+    np.testing.assert_array_equal(np.asarray(fresh(PROBE)), np.asarray(gan(PROBE)))
+
+
+def test_cli_trains_resumes_and_refuses_another_generator(l2_run, monkeypatch, capsys):
+    monkeypatch.setenv("UNJPEG_QUIET", "1")
+    out = l2_run / "gan_cli"
+    common = ["train-gan", "--data", str(l2_run / "photos"), "--out", str(out), *SMALL, "--d-width", "4"]
+    assert cli.main([*common, "--generator", "s2dnet", "--init", str(l2_run / "l2"), "--steps", "4"]) == 0
+
+    names = {path.relative_to(out).as_posix() for path in out.rglob("*")}
+    expected = {
+        "config.json",
+        "state.json",
+        "log.csv",
+        "generator.keras",
+        "generator_l2.keras",
+        "tensorboard",
+    }
+    assert expected <= names
+    assert {"samples/epoch_0001.png", "samples/epoch_0002.png", "checkpoints/ckpt-4.index"} <= names
+    config = json.loads((out / "config.json").read_text())
+    assert config["init"] == str(l2_run / "l2") and config["model"] == "s2dnet"
+    assert config["model_kwargs"] == {"width": 8} and config["warmup"] == 500
+    assert json.loads((out / "state.json").read_text()) == {"epoch": 2, "step": 4}
+    header, *rows = (out / "log.csv").read_text().splitlines()
+    for key in (
+        "g_loss",
+        "g_pixel",
+        "g_lpips",
+        "g_adv",
+        "d_loss",
+        "d_real",
+        "d_fake",
+        "val_psnr_q10",
+        "val_lpips_q30",
+    ):
+        assert key in header.split(",")
+    assert len(rows) == 2
+    exported = keras.models.load_model(out / "generator.keras")
+    assert keras.backend.standardize_dtype(exported(PROBE).dtype) == "float32"
+    l2 = keras.models.load_model(l2_run / "l2" / "generator.keras")
+    for a, b in zip(keras.models.load_model(out / "generator_l2.keras").weights, l2.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+    # Resume (no --init needed) to 6 steps: one more epoch, the step count carried by the optimizers.
+    assert cli.main([*common, "--generator", "s2dnet", "--steps", "6", "--resume"]) == 0
+    assert json.loads((out / "state.json").read_text()) == {"epoch": 3, "step": 6}
+    gan = build_gan(small_config(l2_run))
+    manager = checkpoint_manager(gan, out / "checkpoints")
+    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    assert int(gan.g_optimizer.iterations) == 6
+
+    monkeypatch.setitem(models.MODELS, "s2dnet_copy", models.MODELS["s2dnet"])
+    capsys.readouterr()
+    assert cli.main([*common, "--generator", "s2dnet_copy", "--steps", "8", "--resume"]) == 2
+    assert "this run trained 's2dnet', cannot resume it as 's2dnet_copy'" in capsys.readouterr().err
+
+
+def test_cli_needs_init_for_a_new_run(l2_run, capsys):
+    argv = [
+        "train-gan",
+        "--generator",
+        "s2dnet",
+        "--data",
+        str(l2_run / "photos"),
+        "--out",
+        str(l2_run / "x"),
+    ]
+    assert cli.main(argv) == 2
+    assert "--init RUN is required" in capsys.readouterr().err
+
+
+def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run, monkeypatch, capsys):
+    original = data.patches.patch_dataset
+
+    def poisoned_after_two_batches(*args, **kwargs):
+        def poison(index, batch):
+            degraded, clean = batch
+            return degraded, tf.where(index >= 2, clean * np.nan, clean)
+
+        return original(*args, **kwargs).enumerate().map(poison)
+
+    monkeypatch.setattr(data.patches, "patch_dataset", poisoned_after_two_batches)
+    monkeypatch.setenv("UNJPEG_QUIET", "1")
+    out = l2_run / "gan_nan"
+    argv = [
+        "train-gan",
+        "--generator",
+        "s2dnet",
+        "--init",
+        str(l2_run / "l2"),
+        "--data",
+        str(l2_run / "photos"),
+    ]
+    assert cli.main([*argv, "--out", str(out), *SMALL, "--d-width", "4", "--steps", "6"]) == 2
+    error = capsys.readouterr().err
+    assert "step 3: non-finite g_loss, g_pixel" in error and "kept the checkpoint of step 2" in error
+    assert json.loads((out / "state.json").read_text()) == {"epoch": 1, "step": 2}
+    assert sorted(path.name for path in (out / "checkpoints").glob("*.index")) == ["ckpt-2.index"]
+    exported = keras.models.load_model(out / "generator.keras")
+    assert all(np.all(np.isfinite(np.asarray(weight))) for weight in exported.weights)
