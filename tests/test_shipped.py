@@ -1,0 +1,33 @@
+"""The shipped generators load from the repository and beat plain JPEG on a bundled sample."""
+
+import numpy as np
+import pytest
+
+from data.images import load_image
+from data.jpeg import jpeg_roundtrip
+from gan.demo import SAMPLES
+from gan.sources import load_restorer
+from gan.tiling import restore_image
+from losses.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def sample():
+    image = load_image(sorted(SAMPLES.glob("*.png"))[0])
+    return image, jpeg_roundtrip(image, 10)
+
+
+@pytest.mark.parametrize("source", ["shipped:l2", "shipped:gan"])
+def test_shipped_model_beats_jpeg_at_quality_10(source, sample):
+    original, degraded = sample
+    restored = restore_image(load_restorer(source), degraded)
+    assert restored.shape == original.shape
+    assert psnr(original, restored) > psnr(original, degraded) + 0.2
+
+
+def test_strength_blends_the_two_shipped_models(sample):
+    _, degraded = sample
+    crop = degraded[:64, :96]
+    ends = [restore_image(load_restorer("shipped:gan", strength=s), crop) for s in (0.0, 1.0)]
+    np.testing.assert_allclose(ends[0], restore_image(load_restorer("shipped:l2"), crop), atol=1e-5)
+    np.testing.assert_allclose(ends[1], restore_image(load_restorer("shipped:gan"), crop), atol=1e-5)
