@@ -1,0 +1,313 @@
+"""The project's benchmark: restore speed and memory, compute rate, training speed, export runtimes.
+
+    python scripts/benchmark.py [--models SOURCE ...] [--sizes 512,1024,12mp] [--repeats 2]
+                                [--skip-train] [--skip-export] [--quick] [--out benchmark.json]
+
+SOURCE is what `unjpeg restore --model` takes (default: shipped:l2 shipped:gan), or `untrained:NAME`, a
+builder of `baselines.models.MODELS` at its default width (speed and memory do not depend on the weights).
+Sizes are N (N×N), WxH, or 12mp (4000×3000).
+
+- Inference: one fresh subprocess per SOURCE and size. A deterministic synthetic photo (gradients, texture,
+  hard edges; JPEG quality 30) goes through `gan.restore.restore_file`, the per-file step of `unjpeg
+  restore` (JPEG decode, tiles of 512 px with 32 px of context, PNG encode), after the model is loaded and
+  traced. Seconds: best of --repeats (images over 4 MP: one run); MP/s: image megapixels / seconds; RSS
+  loaded: ru_maxrss after TensorFlow, the model and a warm-up call; peak RSS: ru_maxrss after the restores.
+- Compute rate: in that subprocess, after peak RSS is read, FLOPs per pixel (`baselines.flops`,
+  multiply-add = 2) × the pixels the model was fed (tile context included) / the seconds spent inside the
+  model calls, against the ceiling 2n³ / t of a 4096×4096 float32 `tf.linalg.matmul` (best of 3). Over
+  100 % is possible: the FLOP count is nominal, and oneDNN may run 3×3 convolutions with fewer operations.
+- Training: seconds per 100 steps, L2 against GAN (G + PatchGAN D + LPIPS-alex + EMA), with the
+  generator architecture of the first SOURCE, batch 16 of 64×64 patches, timed by
+  `bench_train_speed.seconds_per_100` on one fixed random batch.
+- Exports: the last SOURCE exported to each format by `gan.export.export_checked` (parity-checked), then
+  best of 3 on one 1024×1024 image: ONNX Runtime and TFLite against TensorFlow (.keras and SavedModel).
+
+The CPU may be shared with other jobs: the load average is recorded at start and end; compare numbers
+from one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from bench_restore import OVERLAP, TILE, keras_model, measure_exports, synthetic_photo  # noqa: E402
+
+DEFAULT_MODELS = ("shipped:l2", "shipped:gan")
+WORKER = Path(__file__).resolve().parent / "bench_restore.py"
+ONCE_ABOVE_MP = 4.0  # larger images are restored once: a 12 MP restore is long enough not to need a repeat
+
+
+@dataclass(frozen=True)
+class Settings:
+    sizes: tuple[str, ...] = ("512", "1024", "12mp")
+    repeats: int = 2  # restores per SOURCE and size; the fastest is kept
+    matmul: int = 4096  # side of the ceiling's square float32 matmul
+    patch: int = 64  # training protocol of issues 2 and 4: batch 16 of 64×64 patches
+    batch: int = 16
+    train_warmup: int = 3  # untimed steps (tracing), then train_repeats × train_steps timed
+    train_steps: int = 10
+    train_repeats: int = 2
+    export_side: int = 1024
+    export_repeats: int = 3
+
+
+QUICK = Settings(("128", "256"), 1, 1024, train_warmup=1, train_steps=3, train_repeats=1, export_side=256)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'512' → (512, 512), '4000x3000' → (4000, 3000), '12mp' → (4000, 3000): (width, height)."""
+    text = text.strip().lower()
+    if text == "12mp":
+        return 4000, 3000
+    width, _, height = text.partition("x")
+    return int(width), int(height or width)
+
+
+def machine() -> dict:
+    """CPU model, logical cores, RAM, library versions, date and load average of this machine."""
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    ram_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+    versions = {}
+    for package in ("tensorflow-cpu", "tensorflow", "keras", "onnxruntime", "tf2onnx"):
+        try:
+            versions[package.removesuffix("-cpu")] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(ram_kb / 2**20, 1),
+        "python": sys.version.split()[0],
+        **versions,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "load_average_start": os.getloadavg()[0],
+    }
+
+
+def run_worker(source: str, image: Path, repeats: int, matmul: int) -> dict:
+    """`measure_restore` in a fresh process (bench_restore.py), so its peak RSS is this run's alone."""
+    command = [sys.executable, str(WORKER), source, str(image), "--repeats", str(repeats)]
+    result = subprocess.run(
+        [*command, "--matmul", str(matmul)], capture_output=True, text=True, timeout=3600, check=False
+    )
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit code {result.returncode}"}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_inference(sources: list[str], settings: Settings, folder: Path) -> tuple[list, list]:
+    """Rows of the inference and compute-rate sections, one per SOURCE and size."""
+    inference, compute = [], []
+    for size in settings.sizes:
+        width, height = parse_size(size)
+        image = folder / f"photo_{width}x{height}.jpg"
+        synthetic_photo(image, width, height)
+        repeats = 1 if width * height / 1e6 > ONCE_ABOVE_MP else settings.repeats
+        for source in sources:
+            result = run_worker(source, image, repeats, settings.matmul)
+            seconds = result.get("inference", {}).get("seconds")
+            print(f"{source} {width}×{height}: {result.get('error') or f'{seconds:.3g} s'}", file=sys.stderr)
+            row = {"model": source, "image": f"{width}×{height}", "width": width, "height": height}
+            inference.append({**row, **result.get("inference", result)})
+            compute.append({**row, **result.get("compute", result)})
+    return inference, compute
+
+
+def architecture(model) -> tuple[str, dict]:
+    """(builder name, keyword arguments) that rebuild `model`: its builder's defaults, else a width taken
+    from its conv layers, whichever gives the same weight shapes."""
+    from baselines.models import build_model
+
+    shapes = [tuple(w.shape) for w in model.weights]
+    widths = sorted({layer.filters for layer in model.layers if hasattr(layer, "filters")})
+    for kwargs in [{}] + [{"width": width} for width in widths]:
+        if [tuple(w.shape) for w in build_model(model.name, **kwargs).weights] == shapes:
+            return model.name, kwargs
+    raise ValueError(f"{model.name}: cannot tell the builder arguments of this generator")
+
+
+def bench_training(model, settings: Settings) -> dict:
+    """Seconds per 100 steps of L2 training and of GAN fine-tuning, same generator architecture and batch."""
+    import tensorflow as tf
+    from bench_train_speed import seconds_per_100
+
+    from baselines.train import TrainConfig, compiled_model
+    from gan.train_gan import GanConfig, build_gan
+
+    name, kwargs = architecture(model)
+    rng = np.random.default_rng(0)
+    clean = rng.random((settings.batch, settings.patch, settings.patch, 3), dtype=np.float32)
+    degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
+    dataset = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
+    timing = (settings.train_warmup, settings.train_steps, settings.train_repeats)
+    l2_model = compiled_model(TrainConfig(model=name, data="", out="", model_kwargs=kwargs))
+    gan_model = build_gan(GanConfig(model=name, init="", data="", out="", model_kwargs=kwargs))
+    l2, gan = (seconds_per_100(m, dataset, *timing) for m in (l2_model, gan_model))
+    return {
+        "generator": name,
+        "model_kwargs": kwargs,
+        "patch": settings.patch,
+        "batch": settings.batch,
+        "l2_s_per_100": l2,
+        "gan_s_per_100": gan,
+        "gan_over_l2": gan / l2,
+    }
+
+
+# Table columns: (header, JSON key, format spec ("" for text) [, scale]).
+INFERENCE = [
+    ("model", "model", ""),
+    ("image", "image", ""),
+    ("runs", "runs", "d"),
+    ("seconds", "seconds", ".3g"),
+    ("MP/s", "mp_per_s", ".3g"),
+    ("RSS loaded MB", "rss_loaded_mb", ".0f"),
+    ("peak RSS MB", "peak_rss_mb", ".0f"),
+]
+COMPUTE = [
+    ("model", "model", ""),
+    ("image", "image", ""),
+    ("kFLOP/px", "flops_per_pixel", ".3g", 1e-3),
+    ("px fed/px", "processed_per_image_pixel", ".2f"),
+    ("GFLOP/s model", "achieved_gflops", ".1f"),
+    ("GFLOP/s wall", "wall_gflops", ".1f"),
+    ("ceiling GFLOP/s", "ceiling_gflops", ".0f"),
+    ("model/ceiling", "fraction_of_ceiling", ".1%"),
+]
+TRAINING = [
+    ("generator", "generator", ""),
+    ("patch", "patch", "d"),
+    ("batch", "batch", "d"),
+    ("L2 s/100 steps", "l2_s_per_100", ".1f"),
+    ("GAN s/100 steps", "gan_s_per_100", ".1f"),
+    ("GAN/L2", "gan_over_l2", ".2f"),
+]
+EXPORTS = [
+    ("format", "format", ""),
+    ("runtime", "runtime", ""),
+    ("image", "image", ""),
+    ("size MB", "size_mb", ".2f"),
+    ("seconds", "seconds", ".3g"),
+    ("MP/s", "mp_per_s", ".3g"),
+    ("max |diff|", "max_abs_diff", ".1e"),
+]
+
+
+def table(title: str, columns: list[tuple], rows: list[dict]) -> str:
+    """Aligned text, one line per row; a column is (header, key, format spec[, scale]), text (spec "")
+    aligned left, numbers right, None shown as "-". A row with an "error" shows its first two columns and
+    the error."""
+    lines, failures = [[header for header, *_ in columns]], {}
+    for row in rows:
+        if "error" in row:
+            failures[len(lines)] = f"failed: {row['error']}"
+        cells = []
+        for _, key, spec, *scale in columns:
+            value = row.get(key)
+            cells.append("-" if value is None else format(value * scale[0] if scale else value, spec))
+        lines.append(cells)
+    widths = [max(len(cells[i]) for cells in lines) for i in range(len(columns))]
+    text = [title, ""]
+    for number, cells in enumerate(lines):
+        padded = [
+            cell.rjust(width) if spec else cell.ljust(width)
+            for cell, width, (_, _, spec, *_) in zip(cells, widths, columns, strict=True)
+        ]
+        if number in failures:
+            padded = padded[:2] + [failures[number]]
+        text.append("  ".join(padded).rstrip())
+    return "\n".join(text)
+
+
+def report(result: dict) -> str:
+    """The printed tables, one per section (the JSON holds the same numbers unrounded)."""
+    m, s = result["machine"], result["settings"]
+    sections = [
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; TensorFlow {m.get('tensorflow')}, "
+        f"ONNX Runtime {m.get('onnxruntime', '-')}; {m['date']}; load average {m['load_average_start']:.1f} "
+        f"at start, {m['load_average_end']:.1f} at end",
+        table(
+            f"inference: the unjpeg restore path, tile {TILE}, overlap {OVERLAP}",
+            INFERENCE,
+            result["inference"],
+        ),
+        table(
+            f"compute rate: FLOPs of the model calls / their seconds, and of the image / wall seconds; "
+            f"ceiling: {s['matmul']}² float32 matmul",
+            COMPUTE,
+            result["compute"],
+        ),
+    ]
+    if result["training"] is not None:
+        kwargs = result["training"]["model_kwargs"] or "builder defaults"
+        title = (
+            f"training: the generator of {result['models'][0]} ({kwargs}), best of {s['train_repeats']} × "
+            f"{s['train_steps']} steps after {s['train_warmup']}, scaled to 100"
+        )
+        sections.append(table(title, TRAINING, [result["training"]]))
+    if result["exports"] is not None:
+        title = f"exports of {result['models'][-1]}: best of {s['export_repeats']}, one call, no tiling"
+        sections.append(table(title, EXPORTS, result["exports"]))
+    return "\n\n".join(sections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="SOURCE")
+    parser.add_argument("--sizes", help="comma-separated: N, WxH or 12mp (default 512,1024,12mp)")
+    parser.add_argument("--repeats", type=int, help="restores per model and size, best kept (default 2)")
+    parser.add_argument("--skip-train", action="store_true", help="no training section")
+    parser.add_argument("--skip-export", action="store_true", help="no export section")
+    parser.add_argument("--quick", action="store_true", help="sizes 128,256, one run, 3 train steps (tests)")
+    parser.add_argument("--out", type=Path, default=Path("benchmark.json"), help="JSON results")
+    args = parser.parse_args(argv)
+
+    from gan.sources import SourceError, keras_path
+
+    settings = QUICK if args.quick else Settings()
+    overrides = {"sizes": tuple(args.sizes.split(",")) if args.sizes else None, "repeats": args.repeats}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    try:  # fail now, not in each worker
+        is_keras = {s: s.startswith("untrained:") or keras_path(s) is not None for s in args.models}
+        if not (args.skip_train or is_keras[args.models[0]]):
+            raise SourceError(f"{args.models[0]}: training needs a Keras generator first in --models")
+        if not (args.skip_export or is_keras[args.models[-1]]):
+            raise SourceError(f"{args.models[-1]}: exports need a Keras generator last in --models")
+    except SourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    result = {"machine": machine(), "settings": dataclasses.asdict(settings), "models": args.models}
+    with tempfile.TemporaryDirectory() as folder:
+        result["inference"], result["compute"] = bench_inference(args.models, settings, Path(folder))
+        result["training"] = None
+        if not args.skip_train:
+            result["training"] = bench_training(keras_model(args.models[0]), settings)
+        result["exports"] = None
+        if not args.skip_export:
+            model, side = keras_model(args.models[-1]), settings.export_side
+            result["exports"] = measure_exports(model, Path(folder), side, settings.export_repeats)
+    result["machine"]["load_average_end"] = os.getloadavg()[0]
+    print(report(result))
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""scripts/benchmark.py on a tiny s2dnet: every section in the JSON, with positive numbers."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines.models import build_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import benchmark  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A width-8 s2dnet with random weights (a fresh one is the identity, which hides export errors)."""
+    model = build_model("s2dnet", width=8)
+    rng = np.random.default_rng(0)
+    model.set_weights(
+        [w + 0.05 * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
+    )
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return str(path)
+
+
+def test_quick_run_writes_every_section(tiny, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert benchmark.main(["--quick", "--sizes", "128,96x64", "--models", tiny, "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1 and result["machine"]["tensorflow"]
+    assert [r["image"] for r in result["inference"]] == ["128×128", "96×64"]
+    for row in result["inference"]:
+        assert "error" not in row, row
+        assert row["seconds"] > 0 and row["mp_per_s"] > 0 and row["peak_rss_mb"] >= row["rss_loaded_mb"] > 0
+    for row in result["compute"]:
+        assert row["flops_per_pixel"] > 0 and row["ceiling_gflops"] > 0 and row["fraction_of_ceiling"] > 0
+        assert row["processed_per_image_pixel"] == 1.0  # one window: the image is under a tile
+    training = result["training"]
+    assert (training["generator"], training["model_kwargs"]) == ("s2dnet", {"width": 8})
+    assert training["l2_s_per_100"] > 0 and training["gan_s_per_100"] > 0 and training["patch"] == 64
+    exports = {row["format"]: row for row in result["exports"]}
+    for export_format in ("keras", "savedmodel", "onnx"):
+        assert exports[export_format]["seconds"] > 0, exports[export_format]
+        assert exports[export_format]["max_abs_diff"] < 1e-4
+    printed = capsys.readouterr().out
+    for title in ("machine:", "inference:", "compute rate:", "training:", "exports of"):
+        assert title in printed
+
+
+def test_missing_model_fails_before_any_run(tmp_path, capsys):
+    assert benchmark.main(["--quick", "--models", str(tmp_path / "none.keras")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_architecture_recovers_the_builder_arguments():
+    assert benchmark.architecture(build_model("s2dnet")) == ("s2dnet", {})
+    assert benchmark.architecture(build_model("blockcnn", width=8)) == ("blockcnn", {"width": 8})
+
+
+def test_parse_size():
+    assert benchmark.parse_size("512") == (512, 512)
+    assert benchmark.parse_size("12MP") == (4000, 3000)
+    assert benchmark.parse_size("96x64") == (96, 64)
+
+
+def test_timed_model_counts_the_tile_context():
+    from bench_restore import OVERLAP, TILE, TimedModel
+
+    from gan.tiling import restore_image
+
+    timed = TimedModel(lambda batch: batch)
+    restore_image(timed, np.zeros((8, 1000, 3), np.float32), TILE, OVERLAP)
+    # Windows [0, 512 + 32) and [512 - 32, 1000) of one 8-px row: 544 + 520 px.
+    assert timed.pixels == 8 * (544 + 520) and timed.seconds > 0
