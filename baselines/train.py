@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import os
@@ -13,9 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from baselines import runs
-from baselines.models import build_model
+from baselines.models import MODELS, build_model
 from data.datasets import training_sets
 from data.jpeg import DEFAULT_QUALITY_RANGE
+from data.options import add_data_options, data_config
 from data.patches import PatchConfig, patch_dataset, validation_pairs
 
 log = logging.getLogger(__name__)
@@ -143,3 +145,20 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
         generator.set_weights(best.get_weights())
         generator.save(out / "generator.keras")
     return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    add_data_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainConfig(
+        model=args.model,
+        model_kwargs={"width": args.width} if args.width else {},
+        **({"learning_rate": args.lr} if args.lr else {}),
+        **data_config(args),
+    )
+    out = train(config, resume=args.resume, force=args.force)
+    logging.getLogger("unjpeg").info("generator: %s", out / "generator.keras")
+    return 0

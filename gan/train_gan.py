@@ -88,7 +88,7 @@ class TrainingDiverged(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from baselines.models import MODELS
-    from gan.cli import add_data_options
+    from data.options import add_data_options
 
     parser.add_argument(
         "--generator", required=True, choices=sorted(MODELS), help="must match --init's model"
@@ -116,8 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> GanConfig:
     """The run's config: command-line values, else (on --resume) the saved run's, else GanConfig's."""
     from baselines import runs
-    from data.jpeg import parse_quality
-    from gan.cli import schedule
+    from data.options import data_config
 
     # Options left unset (None) take the saved run's value on --resume, else GanConfig's default.
     chosen = {name: getattr(args, name) for name in ARG_FIELDS}
@@ -134,16 +133,8 @@ def config_from_args(args: argparse.Namespace) -> GanConfig:
         raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")
     return GanConfig(
         model=args.generator,
-        data=args.data,
-        out=args.out,
-        quality=parse_quality(args.quality),
-        patch=args.patch,
-        batch=args.batch,
-        seed=args.seed,
-        grid_offsets=args.grid_offsets,
-        gray_fraction=args.gray_fraction,
+        **data_config(args),
         **{key: value for key, value in chosen.items() if value is not None},
-        **schedule(args),
     )
 
 
