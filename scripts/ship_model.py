@@ -26,13 +26,28 @@ def compare_table(report: Path) -> str:
         "| model | QF | PSNR | PSNR-Y | SSIM | PSNR-B | LPIPS | Laplacian-var ratio | gradient ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in sorted(metrics["rows"], key=lambda r: (r["quality"], r["model"])):
+    for row in sorted(metrics["rows"], key=lambda r: r["quality"]):  # stable: jpeg, then the models
         sharp = row["sharpness"]
         lpips = "–" if row["lpips"] is None else f"{row['lpips']:.3f}"
         lines.append(
             f"| {row['model']} | {row['quality']} | {row['psnr']:.2f} | {row['psnr_y']:.2f} | {row['ssim']:.4f} | "
             f"{row['psnr_b']:.2f} | {lpips} | {sharp['laplacian_var_ratio']:.3f} | {sharp['gradient_ratio']:.3f} |"
         )
+    return "\n".join(lines)
+
+
+def training_curve(run: Path, every: int = 4) -> str:
+    """Validation scores from the run's log.csv at every `every`-th checkpoint, and the last one."""
+    import csv
+
+    with open(run / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    config = json.loads((run / "config.json").read_text())
+    keys = [k for k in rows[0] if k.startswith("val_")]
+    lines = ["| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for row in rows[every - 1 :: every] + ([rows[-1]] if len(rows) % every else []):
+        step = (int(row["epoch"]) + 1) * config["steps_per_epoch"]
+        lines.append(f"| {step} | " + " | ".join(f"{float(row[k]):.4g}" for k in keys) + " |")
     return "\n".join(lines)
 
 
@@ -62,7 +77,18 @@ def model_card(name: str, run: Path, generator, reports: list[Path]) -> str:
     ]
     if "init" in config:
         lines.append(f"- **Initialised from**: `{config['init']}` (shipped:l2)")
-    lines += ["", "## `unjpeg compare` on the development sets", ""]
+    lines += [
+        "",
+        "## Training curve",
+        "",
+        f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of `{config['data']}` "
+        f"(seed {config['seed']}), PSNR in dB and LPIPS-alex at fixed qualities.",
+        "",
+        training_curve(run),
+        "",
+        "## `unjpeg compare` on the development sets",
+        "",
+    ]
     for report in reports:
         lines += [compare_table(report), ""]
     return "\n".join(lines)
