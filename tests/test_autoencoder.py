@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from baselines.autoencoder import build_autoencoder, build_autoencoder_fc, check_input_size
+from tests.helpers import assert_trainable
 
 WIDTH = 4
 
@@ -18,22 +18,6 @@ def _seed():
 
 def _images(height, width, batch=2, seed=0):
     return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)
-
-
-def _assert_trainable(model, images):
-    """Every trainable variable gets a finite, non-zero gradient, and one SGD step lowers the MSE."""
-    target = np.clip(images + 0.1, 0.0, 1.0)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(images, training=True) - target))
-    grads = tape.gradient(loss, model.trainable_variables)
-    assert len(grads) > 0
-    for variable, grad in zip(model.trainable_variables, grads, strict=True):
-        assert grad is not None, variable.path
-        assert np.all(np.isfinite(grad)), variable.path
-        assert np.any(grad != 0), variable.path
-    keras.optimizers.SGD(1e-3).apply_gradients(zip(grads, model.trainable_variables, strict=True))
-    after = tf.reduce_mean(tf.square(model(images, training=True) - target))
-    assert float(after) < float(loss)
 
 
 def _assert_round_trip(model, images, path):
@@ -67,7 +51,7 @@ def test_autoencoder_fc_round_trip(tmp_path):
 
 
 def test_autoencoder_fc_trainable():
-    _assert_trainable(build_autoencoder_fc(width=WIDTH), _images(32, 32, batch=4))
+    assert_trainable(build_autoencoder_fc(width=WIDTH), _images(32, 32, batch=4))
 
 
 @pytest.mark.parametrize(("height", "width"), [(40, 56), (37, 50), (32, 32), (5, 3)])
@@ -93,4 +77,4 @@ def test_autoencoder_round_trip(tmp_path):
 
 
 def test_autoencoder_trainable():
-    _assert_trainable(build_autoencoder(width=WIDTH), _images(24, 40, batch=4))
+    assert_trainable(build_autoencoder(width=WIDTH), _images(24, 40, batch=4))

@@ -1,0 +1,21 @@
+"""Assertions shared by the generator tests."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def assert_trainable(model, images):
+    """Every trainable variable gets a finite, non-zero gradient, and one SGD step lowers the MSE."""
+    target = np.clip(images + 0.1, 0.0, 1.0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(images, training=True) - target))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert len(grads) > 0
+    for variable, grad in zip(model.trainable_variables, grads, strict=True):
+        assert grad is not None, variable.path
+        assert np.all(np.isfinite(grad)), variable.path
+        assert np.any(grad != 0), variable.path
+    keras.optimizers.SGD(1e-3).apply_gradients(zip(grads, model.trainable_variables, strict=True))
+    after = tf.reduce_mean(tf.square(model(images, training=True) - target))
+    assert float(after) < float(loss)
