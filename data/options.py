@@ -13,36 +13,49 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     parser.add_argument("--quality", default="10-50", help="JPEG quality, fixed (30) or a range (10-50)")
-    parser.add_argument("--patch", type=int, default=64, help="training patch side in px (default 64)")
-    parser.add_argument("--batch", type=int, default=16, help="patches per step (default 16)")
+    parser.add_argument(
+        "--patch", type=int, help="training patch side in px (default 128; at most 32 for CIFAR)"
+    )
+    parser.add_argument("--batch", type=int, help="patches per step (default 16 for train, 8 for train-gan)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--steps", type=int, help="training steps in all (default 10000)")
+    group.add_argument(
+        "--steps", type=int, help="training steps in all (default 5000 for train, 4500 for train-gan)"
+    )
     group.add_argument("--epochs", type=int, help="epochs of --checkpoint-every steps")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps per epoch and checkpoint")
     parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the image split, patches and weights")
+    parser.add_argument("--seed", type=int, help="seeds the image split, patches and weights (default 1)")
     parser.add_argument(
         "--grid-offsets", action="store_true", help="random JPEG grid offsets (shifted JPEGs)"
     )
-    parser.add_argument("--gray-fraction", type=float, default=0.0, help="share of patches made grayscale")
+    parser.add_argument("--gray-fraction", type=float, help="share of patches made grayscale (default 0.15)")
     parser.add_argument("--width", type=int, help="generator width (builder default if omitted)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--force", action="store_true", help="replace an existing run folder")
 
 
-def data_config(args: argparse.Namespace) -> dict:
-    """The config fields that `add_data_options` sets, with --steps/--epochs resolved into steps per epoch."""
+def data_config(args: argparse.Namespace, saved: dict | None = None) -> dict:
+    """The config fields that `add_data_options` sets; --epochs counts checkpoint intervals.
+
+    An option left out takes its value from `saved` (the config of a run being resumed), else it is left
+    out of the dict, so the config dataclass's default (that of the README's runs) applies.
+    """
+    saved = saved or {}
     every = max(1, args.checkpoint_every)
-    steps = args.epochs * every if args.epochs else (args.steps or 10_000)
+    steps = args.epochs * every if args.epochs else args.steps or saved.get("steps")
+    given = {
+        "patch": args.patch,
+        "batch": args.batch,
+        "seed": args.seed,
+        "gray_fraction": args.gray_fraction,
+        "steps": steps,
+    }
     return {
         "data": args.data,
         "out": args.out,
         "quality": parse_quality(args.quality),
-        "patch": args.patch,
-        "batch": args.batch,
-        "seed": args.seed,
         "grid_offsets": args.grid_offsets,
-        "gray_fraction": args.gray_fraction,
-        "steps": steps,
-        "steps_per_epoch": min(every, steps),
+        "steps_per_epoch": min(every, steps) if steps else every,
+        **{key: saved[key] for key in given if given[key] is None and key in saved},
+        **{key: value for key, value in given.items() if value is not None},
     }

@@ -52,13 +52,13 @@ class GanConfig:
     data: str
     out: str
     quality: tuple[int, int] = (10, 50)
-    patch: int = 64
-    batch: int = 16  # global batch, split over the replicas
-    steps: int = 10_000
+    patch: int = 128
+    batch: int = 8  # global batch, split over the replicas
+    steps: int = 4_500
     steps_per_epoch: int = 250  # one epoch is also the checkpoint interval
     g_lr: float = 1e-4
     d_lr: float = 1e-4
-    warmup: int = 500  # generator updates without the adversarial term; D trains from the start
+    warmup: int = 250  # generator updates without the adversarial term; D trains from the start
     pixel_weight: float = 100.0
     lpips_weight: float = 1.0
     adv_weight: float = 5e-3
@@ -69,12 +69,12 @@ class GanConfig:
     spectral_norm: bool = True
     mixed_precision: bool = False
     devices: int = 0  # 0: every GPU, else the CPU
-    seed: int = 0
+    seed: int = 1
     val_fraction: float = 0.1
     val_qualities: tuple[int, ...] = (10, 30)
     val_size: int = 256
     grid_offsets: bool = False
-    gray_fraction: float = 0.0
+    gray_fraction: float = 0.15
     model_kwargs: dict = field(default_factory=dict)  # taken from the init run
 
     @property
@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", help="L2 run folder to start from (default on --resume: the saved one)")
     add_data_options(parser)
     gan = parser.add_argument_group("GAN (defaults: gan.train_gan.GanConfig)")
-    gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 500)")
+    gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 250)")
     gan.add_argument("--pixel-weight", type=float, help="weight of the MSE term (default 100)")
     gan.add_argument("--lpips-weight", type=float, help="weight of the LPIPS-alex term (default 1)")
     gan.add_argument("--adv-weight", type=float, help="weight of the adversarial term (default 5e-3)")
@@ -133,7 +133,7 @@ def config_from_args(args: argparse.Namespace) -> GanConfig:
         raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")
     return GanConfig(
         model=args.generator,
-        **data_config(args),
+        **data_config(args, saved),
         **{key: value for key, value in chosen.items() if value is not None},
     )
 

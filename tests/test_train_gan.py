@@ -128,7 +128,7 @@ def test_cli_trains_resumes_and_refuses_another_generator(l2_run, monkeypatch, c
     assert {"samples/epoch_0001.png", "samples/epoch_0002.png", "checkpoints/ckpt-4.index"} <= names
     config = json.loads((out / "config.json").read_text())
     assert config["init"] == str(l2_run / "l2") and config["model"] == "s2dnet"
-    assert config["model_kwargs"] == {"width": 8} and config["warmup"] == 500
+    assert config["model_kwargs"] == {"width": 8} and config["warmup"] == 250
     assert json.loads((out / "state.json").read_text()) == {"epoch": 2, "step": 4}
     header, *rows = (out / "log.csv").read_text().splitlines()
     for key in (
