@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from data import images
+
 # ITU-R BT.601 studio-swing luma, as MATLAB's rgb2ycbcr and KAIR's `rgb2ycbcr(img, only_y=True)`:
 # Y = 16 + (65.481 R + 128.553 G + 24.966 B) with R, G, B in [0, 1], so Y is in [16, 235].
 BT601_Y_COEFFS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
@@ -42,11 +44,9 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 3):
         raise ValueError(f"expected an image (H, W, C) with C in {{1, 3}}, got shape {image.shape}")
-    if image.dtype == np.uint8:
-        return image
-    if not np.issubdtype(image.dtype, np.floating):
+    if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
         raise TypeError(f"expected uint8 or float in [0, 1], got {image.dtype}")
-    return np.round(np.clip(image.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
+    return images.to_uint8(image)
 
 
 def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,3 +19,8 @@ def assert_trainable(model, images):
     keras.optimizers.SGD(1e-3).apply_gradients(zip(grads, model.trainable_variables, strict=True))
     after = tf.reduce_mean(tf.square(model(images, training=True) - target))
     assert float(after) < float(loss)
+
+
+def random_images(height, width, batch=2, seed=0):
+    """(batch, height, width, 3) float32 uniform in [0, 1]."""
+    return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)

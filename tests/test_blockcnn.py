@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from baselines.blockcnn import build_blockcnn, restore_blockwise
-from tests.helpers import assert_trainable
+from tests.helpers import assert_trainable, random_images
 
 WIDTH = 4
 
@@ -14,10 +14,6 @@ WIDTH = 4
 def _seed():
     """Fixed weight initialisation, so thresholds below do not depend on the luck of the draw."""
     keras.utils.set_random_seed(0)
-
-
-def _images(height, width, batch=2, seed=0):
-    return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)
 
 
 def _model_with_large_correction():
@@ -32,7 +28,7 @@ def _model_with_large_correction():
 @pytest.mark.parametrize(("height", "width"), [(40, 56), (37, 50)])
 def test_whole_image_equals_blockwise(height, width):
     model = _model_with_large_correction()
-    image = _images(height, width, batch=1)[0]
+    image = random_images(height, width, batch=1)[0]
     whole = keras.ops.convert_to_numpy(model(image[None], training=False))[0]
     assert np.abs(whole - image).max() > 0.02  # the network does change the image
     np.testing.assert_allclose(whole, restore_blockwise(model, image), atol=1e-5)
@@ -41,7 +37,7 @@ def test_whole_image_equals_blockwise(height, width):
 def test_receptive_field_is_the_24x24_neighbourhood():
     """Changing one pixel changes only the 3×3 blocks around its block (whose 24×24 windows contain it)."""
     model = _model_with_large_correction()
-    image = _images(40, 56, batch=1)
+    image = random_images(40, 56, batch=1)
     changed = image.copy()
     changed[0, 20, 27] += 0.5  # pixel in block row 2, block column 3
     diff = np.abs(model(changed, training=False) - model(image, training=False)).max(axis=-1)[0]
@@ -57,14 +53,14 @@ def test_shapes(height, width):
     model = build_blockcnn(width=WIDTH)
     assert model.name == "blockcnn"
     assert type(model).__name__ == "Functional"  # keras.Model(inputs, outputs), not a subclass
-    restored = model(_images(height, width), training=False)
+    restored = model(random_images(height, width), training=False)
     assert restored.shape == (2, height, width, 3)
     assert restored.dtype == "float32"
 
 
 def test_round_trip(tmp_path):
     model = _model_with_large_correction()
-    images = _images(37, 50)
+    images = random_images(37, 50)
     model.save(tmp_path / "blockcnn.keras")
     reloaded = keras.saving.load_model(tmp_path / "blockcnn.keras")
     assert reloaded.name == "blockcnn"
@@ -72,4 +68,4 @@ def test_round_trip(tmp_path):
 
 
 def test_trainable():
-    assert_trainable(build_blockcnn(width=WIDTH), _images(24, 40, batch=4))
+    assert_trainable(build_blockcnn(width=WIDTH), random_images(24, 40, batch=4))
