@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 JPEG_ROW = "jpeg"
 METRIC_KEYS = ("psnr", "psnr_y", "ssim", "psnr_b", "lpips")
 CROP_SIDE = 96  # px of the crops shown in the figure, 12 JPEG blocks
-LPIPS_MIN_SIDE = 32  # losses.lpips.MIN_SIDE: smaller inputs vanish inside AlexNet
 
 
 def compare(
@@ -123,14 +122,15 @@ def _load_lpips():
 def _read(path: Path) -> tuple[np.ndarray | None, str]:
     """(H, W, C) uint8 original, or (None, reason) for an unreadable or too small image."""
     from data.images import ImageError, read_image
+    from losses.lpips import MIN_SIDE
     from losses.metrics import to_uint8
 
     try:
         image = to_uint8(read_image(path).pixels)
     except ImageError as err:
         return None, str(err).removeprefix(f"{path}: ")
-    if min(image.shape[:2]) < LPIPS_MIN_SIDE:
-        return None, f"{image.shape[1]}×{image.shape[0]} px, smaller than {LPIPS_MIN_SIDE} px (LPIPS)"
+    if min(image.shape[:2]) < MIN_SIDE:
+        return None, f"{image.shape[1]}×{image.shape[0]} px, smaller than {MIN_SIDE} px (LPIPS)"
     return image, ""
 
 

@@ -24,3 +24,13 @@ def assert_trainable(model, images):
 def random_images(height, width, batch=2, seed=0):
     """(batch, height, width, 3) float32 uniform in [0, 1]."""
     return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)
+
+
+def randomised(model, seed: int = 0, scale: float = 0.1):
+    """`model` with Gaussian noise of std `scale` added to every weight. A fresh s2dnet is the identity
+    (zero-initialised output conv), which would hide errors in code that runs it."""
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [w + scale * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
+    )
+    return model

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from baselines.models import build_model
+from tests.helpers import randomised
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import benchmark  # noqa: E402
@@ -16,11 +17,7 @@ import benchmark  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A width-8 s2dnet with random weights (a fresh one is the identity, which hides export errors)."""
-    model = build_model("s2dnet", width=8)
-    rng = np.random.default_rng(0)
-    model.set_weights(
-        [w + 0.05 * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
-    )
+    model = randomised(build_model("s2dnet", width=8), scale=0.05)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     model.save(path)
     return str(path)

@@ -14,18 +14,10 @@ from baselines.models import build_model
 from gan import export
 from gan.cli import main
 from gan.sources import load_restorer
+from tests.helpers import randomised
 
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = {"keras": "g.keras", "savedmodel": "g_savedmodel", "tflite": "g.tflite", "onnx": "g.onnx"}
-
-
-def randomised(model, seed: int = 0):
-    """Random weights: a fresh s2dnet is the identity (zero-initialised output conv), which hides errors."""
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [w + 0.1 * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
-    )
-    return model
 
 
 def skip_without_onnx(image_format: str) -> None:

@@ -11,6 +11,7 @@ from PIL import Image, ImageCms
 
 from baselines.models import build_model
 from gan.cli import main
+from tests.helpers import randomised
 
 TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test images are really tiled
 
@@ -18,11 +19,7 @@ TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test image
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A width-8 s2dnet with random weights, so outputs differ from inputs."""
-    generator = build_model("s2dnet", width=8)
-    rng = np.random.default_rng(0)
-    generator.set_weights(
-        [w + 0.05 * rng.standard_normal(w.shape).astype(np.float32) for w in generator.get_weights()]
-    )
+    generator = randomised(build_model("s2dnet", width=8), scale=0.05)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     generator.save(path)
     return str(path)

@@ -9,18 +9,14 @@ from baselines.models import build_model
 from gan import sources
 from gan.export import export_model
 from gan.sources import SourceError, load_restorer
+from tests.helpers import randomised
 
 IMAGES = np.random.default_rng(0).random((2, 40, 48, 3), dtype=np.float32)
 
 
 def tiny_generator(seed: int, width: int = 8):
     """s2dnet at width 8 with random weights (its zero-initialised output conv would make it the identity)."""
-    model = build_model("s2dnet", width=width)
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [w + 0.1 * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
-    )
-    return model
+    return randomised(build_model("s2dnet", width=width), seed)
 
 
 @pytest.fixture(scope="module")
