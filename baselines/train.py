@@ -43,6 +43,7 @@ class TrainConfig:
     grid_offsets: bool = False
     gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
     model_kwargs: dict = field(default_factory=dict)
+    init: str = ""  # generator to start from (see `init_weights`); "" starts from the builder's init
 
     @property
     def epochs(self) -> int:
@@ -97,6 +98,43 @@ class RunMonitor(keras.callbacks.Callback):
         )
 
 
+def init_path(source: str) -> Path:
+    """The `.keras` file behind `source`: shipped:NAME, a run folder (generator, else checkpoint) or a file."""
+    if source.startswith("shipped:"):
+        from gan.sources import shipped_path
+
+        return shipped_path(source.removeprefix("shipped:"))
+    path = Path(source)
+    if path.is_dir():
+        path = next((p for p in (path / "generator.keras", path / "checkpoint.keras") if p.is_file()), path)
+    if path.suffix != ".keras" or not path.is_file():
+        raise runs.RunFolderError(f"{source}: --init needs shipped:NAME, a run folder or a .keras generator")
+    return path
+
+
+def init_weights(model: keras.Model, init: keras.Model) -> None:
+    """Copy `init`'s weights into `model` layer by layer, by name, to continue or grow a trained generator.
+
+    Every weighted layer of `init` must exist in `model` with the same shapes. A layer only in `model`
+    keeps its fresh initialisation, except the last conv of a residual branch (`*_conv2`), which is
+    zeroed: extra residual blocks of a deeper s2dnet then start as the identity, and the grown net
+    computes exactly what `init` did.
+    """
+    layers = {layer.name: layer for layer in model.layers}
+    for layer in init.layers:
+        if not layer.weights:
+            continue
+        target = layers.get(layer.name)
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if target is None or [tuple(w.shape) for w in target.weights] != shapes:
+            raise ValueError(f"--init: layer {layer.name} {shapes} has no match in {model.name}")
+        target.set_weights(layer.get_weights())
+    copied = {layer.name for layer in init.layers}
+    for name, layer in layers.items():
+        if name.endswith("_conv2") and name not in copied:
+            layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
+
+
 def compiled_model(config: TrainConfig) -> keras.Model:
     model = build_model(config.model, **config.model_kwargs)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps, alpha=0.01)
@@ -106,6 +144,7 @@ def compiled_model(config: TrainConfig) -> keras.Model:
 
 def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Path:
     """Train `config.model` with L2 loss; returns the run folder holding `generator.keras`."""
+    init = init_path(config.init) if config.init and not resume else None
     out = runs.prepare_run_folder(config.out, resume, force)
     if resume:
         runs.check_same_model(out, config.model)
@@ -116,6 +155,9 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
         log.info("resuming %s from step %d", out, state["step"])
     else:
         model, state = compiled_model(config), {"step": 0, "epoch": 0}
+        if init is not None:
+            init_weights(model, keras.models.load_model(init, compile=False))
+            log.info("starting from the weights of %s", config.init)
     runs.save_config(out, config)
 
     patch = input_size(model) or config.patch
@@ -149,15 +191,27 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--blocks", type=int, help="s2dnet residual blocks (default 4)")
+    parser.add_argument(
+        "--init",
+        default="",
+        help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
+    )
     add_data_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.blocks and args.model != "s2dnet":
+        raise ValueError(f"--blocks applies to s2dnet only, not {args.model}")
+    saved = runs.load_config(args.out) if args.resume else {}
+    kwargs = {"width": args.width, "num_blocks": args.blocks}
     config = TrainConfig(
         model=args.model,
-        model_kwargs={"width": args.width} if args.width else {},
+        # A resumed run keeps the architecture it was built with unless told otherwise.
+        model_kwargs={key: value for key, value in kwargs.items() if value} or saved.get("model_kwargs", {}),
+        init=args.init or saved.get("init", ""),
         **({"learning_rate": args.lr} if args.lr else {}),
-        **data_config(args, runs.load_config(args.out) if args.resume else None),
+        **data_config(args, saved),
     )
     out = train(config, resume=args.resume, force=args.force)
     logging.getLogger("unjpeg").info("generator: %s", out / "generator.keras")

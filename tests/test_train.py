@@ -74,3 +74,44 @@ def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
             "--out", str(out), "--patch", "32", "--batch", "2", "--steps", "1"]  # fmt: skip
     assert main(args) == 0
     assert (out / "generator.keras").is_file()
+
+
+def test_init_grows_s2dnet_into_the_same_function():
+    from baselines.s2dnet import build_s2dnet
+    from baselines.train import init_weights
+    from tests.helpers import random_images, randomised
+
+    small = randomised(build_s2dnet(width=8, num_blocks=1))
+    grown = build_s2dnet(width=8, num_blocks=3)
+    init_weights(grown, small)
+    images = random_images(24, 40)
+    np.testing.assert_allclose(grown(images), small(images), atol=1e-6)
+    assert not np.any(grown.get_layer("block2_conv2").get_weights()[0])
+    assert np.any(grown.get_layer("block2_conv1").get_weights()[0])  # trainable from the first step
+    with pytest.raises(ValueError, match="conv_in"):
+        init_weights(build_s2dnet(width=16, num_blocks=1), small)
+
+
+def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
+    import keras
+
+    first, grown = tmp_path / "first", tmp_path / "grown"
+    assert main(train_args(photos, first, "--steps", "1")) == 0
+    assert main(train_args(photos, grown, "--steps", "1", "--blocks", "5", "--init", str(first))) == 0
+    config = json.loads((grown / "config.json").read_text())
+    assert config["init"] == str(first) and config["model_kwargs"] == {"width": 8, "num_blocks": 5}
+    generator = keras.models.load_model(grown / "generator.keras")
+    assert "block4_conv2" in [layer.name for layer in generator.layers]
+    # A resumed run keeps its 5 blocks without being told again.
+    resume = ["train", "--model", "s2dnet", "--data", str(photos), "--out", str(grown), "--steps", "2",
+              "--resume"]  # fmt: skip
+    assert main(resume) == 0
+    assert json.loads((grown / "config.json").read_text())["model_kwargs"] == {"width": 8, "num_blocks": 5}
+
+    assert main(train_args(photos, tmp_path / "bad", "--steps", "1", "--init", str(photos))) == 2
+    assert "--init needs shipped:NAME, a run folder or a .keras generator" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    blockcnn = ["train", "--model", "blockcnn", "--blocks", "2", "--data", str(photos), "--out",
+                str(tmp_path / "b")]  # fmt: skip
+    assert main(blockcnn) == 2
+    assert "--blocks applies to s2dnet only" in capsys.readouterr().err
