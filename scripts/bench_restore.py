@@ -174,11 +174,16 @@ def measure_exports(model, folder: Path, side: int, repeats: int) -> list[dict]:
     return rows
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="benchmark.py's inference worker: one JSON line")
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument("image", type=Path, metavar="IMAGE")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--matmul", type=int, default=4096)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(json.dumps(measure_restore(args.source, args.image, args.repeats, args.matmul)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

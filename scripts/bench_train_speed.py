@@ -58,7 +58,7 @@ def bench(name: str, patch: int, batch: int, warmup: int, steps: int, repeats: i
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--models", nargs="+", help=f"generators (default: those of {DEFAULT_MODELS} in MODELS)"
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps, scaled to 100")
     parser.add_argument("--repeats", type=int, default=2, help="timings per cell; the fastest is kept")
     parser.add_argument("--out", type=Path, default=Path("bench_train_speed.json"), help="JSON results")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from baselines.models import MODELS
 

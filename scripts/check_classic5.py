@@ -14,7 +14,6 @@ Run from the repository root: `python -m scripts.check_classic5 [--color] [--dat
 """
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from data.jpeg import jpeg_roundtrip_uint8
 from losses.metrics import psnr, psnr_b, ssim
 
 # FBCNN README, "Results on Classic5" (grayscale), row "JPEG": PSNR / SSIM / PSNR-B per quality factor.
@@ -43,14 +43,6 @@ SSIM_TOLERANCE = 0.001
 METRICS = ("psnr", "ssim", "psnr_b")
 
 
-def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
-    """Pillow JPEG encode + decode of (H, W, C) uint8 at `quality`; 4:2:0 for RGB (Pillow's default)."""
-    buffer = io.BytesIO()
-    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, "JPEG", quality=quality)
-    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
-    return decoded[:, :, None] if decoded.ndim == 2 else decoded
-
-
 def load_images(folder: Path, color: bool) -> dict[str, np.ndarray]:
     """All BMP / PNG / TIFF images of `folder` as (H, W, C) uint8, C = 3 if `color` else 1, by file name."""
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".bmp", ".png", ".tif", ".tiff"})
@@ -67,7 +59,7 @@ def evaluate(images: dict[str, np.ndarray], quality: int) -> dict[str, dict[str,
     """PSNR, SSIM and PSNR-B of each image against its JPEG at `quality`."""
     scores = {}
     for name, image in images.items():
-        compressed = jpeg_roundtrip(image, quality)
+        compressed = jpeg_roundtrip_uint8(image, quality)
         scores[name] = {
             "psnr": psnr(image, compressed),
             "ssim": ssim(image, compressed),

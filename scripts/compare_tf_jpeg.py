@@ -16,7 +16,7 @@ from data.images import list_images, load_image, to_uint8
 from data.jpeg import jpeg_roundtrip_tf, jpeg_roundtrip_uint8
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
     parser.add_argument("--qualities", default="10,20,30,40,50")
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument(
         "--dct-method", default="INTEGER_ACCURATE", help="TensorFlow decoder IDCT ('' = default)"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for quality in [int(q) for q in args.qualities.split(",")]:
         identical, max_diff, mean_diff, n = 0, 0, [], 0

@@ -1,6 +1,7 @@
 """Ship a trained generator: copy it to gan/shipped/NAME.keras and write its model card NAME.md.
 
     python scripts/ship_model.py runs/s2dnet_l2 --name l2 --reports report/cbsd68 report/mcmaster report/classic5
+    python scripts/ship_model.py runs/s2dnet6_l2 --name l2 --earlier runs/s2dnet_l2 --reports report/cbsd68
 
 The card records the architecture, parameters, FLOPs per pixel, training data and schedule, loss weights,
 and the `unjpeg compare` tables of the given report folders (each holds a metrics.json).
@@ -51,17 +52,39 @@ def training_curve(run: Path, every: int = 4) -> str:
     return "\n".join(lines)
 
 
-def model_card(name: str, run: Path, generator, reports: list[Path]) -> str:
+def is_gan_run(config: dict) -> bool:
+    return "pixel_weight" in config
+
+
+def stage_lines(run: Path) -> list[str]:
+    """The training summary of one run folder: its loss, data, schedule and start."""
     config = json.loads((run / "config.json").read_text())
     state = json.loads((run / "state.json").read_text()) if (run / "state.json").is_file() else {}
+    gan = is_gan_run(config)
+    lr = f"Adam {config['g_lr']:g}" if gan else f"Adam {config['learning_rate']:g} cosine to 1 %"
+    lines = [
+        f"- **Training**: {'GAN (L2 + LPIPS + adversarial, EMA weights)' if gan else 'L2 (MSE)'}; "
+        f"data `{config['data']}` (lossless photos; no evaluation set), patch {config['patch']}, "
+        f"batch {config['batch']}, {state.get('step', config['steps'])} steps, {lr}",
+        f"- **JPEG quality range**: {config['quality'][0]}–{config['quality'][1]} (Pillow, 4:2:0; "
+        f"{config.get('gray_fraction', 0):.0%} of patches grayscale)",
+        "- **Loss weights**: "
+        + (
+            f"pixel (MSE) {config['pixel_weight']}, LPIPS-alex {config['lpips_weight']}, "
+            f"adversarial {config['adv_weight']} ({config['adversarial']}), warm-up {config['warmup']} steps"
+            if gan
+            else "MSE only"
+        ),
+    ]
+    if config.get("init"):
+        lines.append(f"- **Initialised from**: `{config['init']}` as it was when this run started")
+    return lines
+
+
+def model_card(name: str, run: Path, generator, reports: list[Path], earlier: list[Path]) -> str:
+    """The Markdown model card; `earlier` are the run folders of earlier training stages, oldest first."""
+    config = json.loads((run / "config.json").read_text())
     info = describe(generator)
-    kind = "GAN (L2 + LPIPS + adversarial, EMA weights)" if "init" in config else "L2 (MSE)"
-    weights = (
-        f"pixel (MSE) {config['pixel_weight']}, LPIPS-alex {config['lpips_weight']}, "
-        f"adversarial {config['adv_weight']} ({config['adversarial']}), warm-up {config['warmup']} steps"
-        if "init" in config
-        else "MSE only"
-    )
     lines = [
         f"# shipped:{name}",
         "",
@@ -69,26 +92,17 @@ def model_card(name: str, run: Path, generator, reports: list[Path]) -> str:
         "see `baselines/s2dnet.py`",
         f"- **Parameters**: {info['parameters']:,}",
         f"- **FLOPs per pixel**: {info['flops_per_pixel'] / 1e3:.0f} k (multiply-add = 2)",
-        f"- **Training**: {kind}; data `{config['data']}` (lossless photos; no evaluation set), "
-        f"patch {config['patch']}, batch {config['batch']}, {state.get('step', config['steps'])} steps",
-        f"- **JPEG quality range**: {config['quality'][0]}–{config['quality'][1]} (Pillow, 4:2:0; "
-        f"{config.get('gray_fraction', 0):.0%} of patches grayscale)",
-        f"- **Loss weights**: {weights}",
+        *stage_lines(run),
     ]
-    if "init" in config:
-        lines.append(f"- **Initialised from**: `{config['init']}` (shipped:l2)")
-    lines += [
-        "",
-        "## Training curve",
-        "",
-        f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of `{config['data']}` "
-        f"(seed {config['seed']}), PSNR in dB and LPIPS-alex at fixed qualities.",
-        "",
-        training_curve(run),
-        "",
-        "## `unjpeg compare` on the development sets",
-        "",
-    ]
+    validation = (
+        f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of "
+        f"`{config['data']}` (seed {config['seed']}), PSNR in dB and LPIPS-alex at fixed qualities."
+    )
+    lines += ["", "## Training curve", "", validation, "", training_curve(run), ""]
+    for number, stage in enumerate(earlier, 1):
+        lines += [f"### Earlier stage {number}: `{stage.name}`", "", *stage_lines(stage), ""]
+        lines += [training_curve(stage), ""]
+    lines += ["## `unjpeg compare` on the development sets", ""]
     for report in reports:
         lines += [compare_table(report), ""]
     return "\n".join(lines)
@@ -99,12 +113,15 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="run folder with generator.keras and config.json")
     parser.add_argument("--name", required=True, help="shipped name, e.g. l2 or gan")
     parser.add_argument("--reports", nargs="*", type=Path, default=[], help="compare report folders")
+    parser.add_argument(
+        "--earlier", nargs="*", type=Path, default=[], help="run folders of earlier stages, oldest first"
+    )
     args = parser.parse_args()
     source = args.run / "generator.keras"
     generator = load_keras_generator(source)
     SHIPPED_DIR.mkdir(exist_ok=True)
     shutil.copyfile(source, SHIPPED_DIR / f"{args.name}.keras")
-    card = model_card(args.name, args.run, generator, args.reports)
+    card = model_card(args.name, args.run, generator, args.reports, args.earlier)
     (SHIPPED_DIR / f"{args.name}.md").write_text(card + "\n")
     print(f"shipped {SHIPPED_DIR / args.name}.keras ({source.stat().st_size / 2**20:.1f} MiB) and its card")
 
