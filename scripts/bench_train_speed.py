@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     from baselines.models import MODELS
 
     names = args.models or [name for name in DEFAULT_MODELS if name in MODELS]
+    unknown = sorted(set(names) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     rows = [bench(name, args.patch, args.batch, args.warmup, args.steps, args.repeats) for name in names]
     print(
         f"patch {args.patch}, batch {args.batch}, best of {args.repeats} × {args.steps} timed steps "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from data.images import list_images, load_image, to_uint8
 from data.jpeg import jpeg_roundtrip_tf, jpeg_roundtrip_uint8
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
     parser.add_argument("--qualities", default="10,20,30,40,50")
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
         "--dct-method", default="INTEGER_ACCURATE", help="TensorFlow decoder IDCT ('' = default)"
     )
     args = parser.parse_args(argv)
+    if args.max_images < 1:
+        parser.error(f"--max-images must be at least 1, got {args.max_images}")
     rows = []
     for quality in [int(q) for q in args.qualities.split(",")]:
         identical, max_diff, mean_diff, n = 0, 0, [], 0
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{row['max_abs_diff']:>10} {row['mean_abs_diff']:>11.4f}")  # fmt: skip
     with open(args.out, "w") as handle:
         json.dump({"rows": rows}, handle, indent=2)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,6 +5,7 @@ Needs a Chromium binary (Debian: `apt-get install chromium`); nothing is fetched
 """
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", type=Path, default=Path("/tmp/report.png"), help="screenshot to write")
     parser.add_argument("--size", default="1280,2400", help="window WIDTH,HEIGHT in px (default 1280,2400)")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"[1-9]\d*,[1-9]\d*", args.size):
+        parser.error(f"--size must be WIDTH,HEIGHT in px, e.g. 1280,2400; got {args.size!r}")
     page = args.report / "index.html" if args.report.is_dir() else args.report
     browser = next(
         (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
@@ -42,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as profile:
         command = [browser, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={args.png.resolve()}"]
         command += [f"--window-size={args.size}", page.resolve().as_uri()]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0 or not args.png.resolve().is_file():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"render_report: {browser} failed (exit {done.returncode}): {last}", file=sys.stderr)
+        return 1
     print(args.png)
     return 0
 

@@ -55,8 +55,10 @@ def test_default_models_are_all_builders():
     assert set(bench_train_speed.DEFAULT_MODELS) <= set(MODELS)
 
 
-def test_unknown_model_fails_before_writing(tmp_path):
+def test_unknown_model_fails_before_writing(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    with pytest.raises(ValueError, match="unknown model 'nope'"):
-        bench_train_speed.main(["--models", "nope", "--out", str(out)])
+    with pytest.raises(SystemExit) as stop:
+        bench_train_speed.main(["--models", "s2dnet", "nope", "--out", str(out)])
+    assert stop.value.code == 2
+    assert "unknown model(s) nope" in capsys.readouterr().err
     assert not out.exists()

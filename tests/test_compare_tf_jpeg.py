@@ -25,7 +25,7 @@ def folder(tmp_path):
 
 
 def run(folder: Path, out: Path, *options: str) -> list[dict]:
-    compare_tf_jpeg.main([str(folder), "--qualities", "10,90", "--out", str(out), *options])
+    assert compare_tf_jpeg.main([str(folder), "--qualities", "10,90", "--out", str(out), *options]) == 0
     return json.loads(out.read_text())["rows"]
 
 
@@ -46,6 +46,13 @@ def test_default_idct_differs_by_a_few_levels(folder, tmp_path):
         assert row["identical_images"] < row["images"] == 2
         # data/jpeg.py documents "up to 4 levels" for TensorFlow's default decoder.
         assert 0 < row["max_abs_diff"] <= 4 and 0 < row["mean_abs_diff"] < 2
+
+
+def test_zero_max_images_is_refused(folder, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        compare_tf_jpeg.main([str(folder), "--max-images", "0", "--out", str(tmp_path / "x.json")])
+    assert "--max-images must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_max_images_limits_the_count(folder, tmp_path):

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +28,8 @@ value = {{a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}}
 record = {{"args": args, "profile_exists": Path(value["--user-data-dir"]).is_dir()}}
 Path(sys.argv[0]).with_name("call.json").write_text(json.dumps(record))
 Path(value["--screenshot"]).write_bytes(Path(sys.argv[0]).with_name("page.png").read_bytes())
-sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+if os.environ.get("FAKE_EXIT", "0") != "0":
+    sys.exit("chromium: cannot open display " + os.environ["FAKE_EXIT"])
 """
 
 
@@ -84,10 +84,18 @@ def test_command_is_headless_offline_and_cleans_its_profile(report, tmp_path, fa
 
 
 def test_browser_failure_is_not_reported_as_success(report, tmp_path, fake_chromium, monkeypatch, capsys):
-    monkeypatch.setenv("FAKE_EXIT", "1")
-    with pytest.raises(subprocess.CalledProcessError):
-        render_report.main([str(report), "--png", str(tmp_path / "shot.png")])
-    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("FAKE_EXIT", "7")
+    assert render_report.main([str(report), "--png", str(tmp_path / "shot.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "failed (exit 1): chromium: cannot open display 7" in captured.err
+
+
+def test_bad_size_is_refused(report, fake_chromium, capsys):
+    with pytest.raises(SystemExit) as stop:
+        render_report.main([str(report), "--size", "1280x2400"])
+    assert stop.value.code == 2
+    assert "--size must be WIDTH,HEIGHT in px" in capsys.readouterr().err
 
 
 def test_missing_page_exits_2(tmp_path, fake_chromium, capsys):
