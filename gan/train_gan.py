@@ -60,7 +60,7 @@ class GanConfig:
     d_lr: float = 1e-4
     warmup: int = 250  # generator updates without the adversarial term; D trains from the start
     pixel_weight: float = 100.0
-    lpips_weight: float = 1.0
+    lpips_weight: float = 2.0
     adv_weight: float = 5e-3
     adversarial: str = "ragan"
     ema_decay: float = 0.999
@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gan = parser.add_argument_group("GAN (defaults: gan.train_gan.GanConfig)")
     gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 250)")
     gan.add_argument("--pixel-weight", type=float, help="weight of the MSE term (default 100)")
-    gan.add_argument("--lpips-weight", type=float, help="weight of the LPIPS-alex term (default 1)")
+    gan.add_argument("--lpips-weight", type=float, help="weight of the LPIPS-alex term (default 2)")
     gan.add_argument("--adv-weight", type=float, help="weight of the adversarial term (default 5e-3)")
     gan.add_argument(
         "--adversarial", choices=["bce", "ragan", "hinge"], help="adversarial loss (default ragan)"
