@@ -19,3 +19,7 @@ def test_starts_as_the_identity():
 
 def test_default_size_matches_docstring():
     assert build_s2dnet().count_params() == 1_291_440
+
+
+def test_shipped_depth_matches_docstring():
+    assert build_s2dnet(num_blocks=6).count_params() == 1_881_776
