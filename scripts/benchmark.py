@@ -131,12 +131,15 @@ def bench_inference(sources: list[str], settings: Settings, folder: Path) -> tup
 
 def architecture(model) -> tuple[str, dict]:
     """(builder name, keyword arguments) that rebuild `model`: its builder's defaults, else a width taken
-    from its conv layers, whichever gives the same weight shapes."""
+    from its conv layers and, for s2dnet, the number of its residual blocks, whichever gives the same
+    weight shapes."""
     from baselines.models import build_model
 
     shapes = [tuple(w.shape) for w in model.weights]
     widths = sorted({layer.filters for layer in model.layers if hasattr(layer, "filters")})
-    for kwargs in [{}] + [{"width": width} for width in widths]:
+    blocks = sum(layer.name.endswith("_conv1") for layer in model.layers)
+    depths = [{}] + ([{"num_blocks": blocks}] if model.name == "s2dnet" else [])
+    for kwargs in [{**w, **d} for d in depths for w in [{}] + [{"width": width} for width in widths]]:
         if [tuple(w.shape) for w in build_model(model.name, **kwargs).weights] == shapes:
             return model.name, kwargs
     raise ValueError(f"{model.name}: cannot tell the builder arguments of this generator")

@@ -55,6 +55,10 @@ def test_missing_model_fails_before_any_run(tmp_path, capsys):
 def test_architecture_recovers_the_builder_arguments():
     assert benchmark.architecture(build_model("s2dnet")) == ("s2dnet", {})
     assert benchmark.architecture(build_model("blockcnn", width=8)) == ("blockcnn", {"width": 8})
+    grown = build_model("s2dnet", width=8, num_blocks=2)
+    assert benchmark.architecture(grown) == ("s2dnet", {"width": 8, "num_blocks": 2})
+    with pytest.raises(ValueError, match="cannot tell"):
+        benchmark.architecture(build_model("autoencoder", width=8, depth=3))
 
 
 def test_parse_size():
