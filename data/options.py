@@ -19,7 +19,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, help="patches per step (default 16 for train, 8 for train-gan)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "--steps", type=int, help="training steps in all (default 5000 for train, 4500 for train-gan)"
+        "--steps", type=int, help="training steps in all (default 5000 for train, 6000 for train-gan)"
     )
     group.add_argument("--epochs", type=int, help="epochs of --checkpoint-every steps")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps per epoch and checkpoint")

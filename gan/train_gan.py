@@ -54,7 +54,7 @@ class GanConfig:
     quality: tuple[int, int] = (10, 50)
     patch: int = 128
     batch: int = 8  # global batch, split over the replicas
-    steps: int = 4_500
+    steps: int = 6_000
     steps_per_epoch: int = 250  # one epoch is also the checkpoint interval
     g_lr: float = 1e-4
     d_lr: float = 1e-4
