@@ -10,16 +10,8 @@ G, D, EMA and both optimizers, the last good one only), generator.keras (the EMA
 generator_l2.keras (the init generator, for network interpolation between the L2 and the GAN weights).
 A non-finite logged loss stops the run at that step, naming the term; the last good checkpoint is kept.
 
-Scale: training runs under `tf.distribute.MirroredStrategy` (all GPUs, else the CPU; `--devices N` takes N
-GPUs, or splits the CPU into N logical devices, for tests). `--batch` is the GLOBAL batch, split over the
-replicas. On several machines, set TF_CONFIG on each and run the same command on every one; the run then
-uses `tf.distribute.MultiWorkerMirroredStrategy`:
-
-    TF_CONFIG='{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}'
-
-with "index" 0 on the chief and 1, 2, … on the others. Every worker writes checkpoints (they are collective),
-so give each worker its own --out on local disk and keep the chief's (index 0). Each worker draws the whole
-patch stream and Keras keeps its share (auto-shard by data).
+Scale: training runs under the strategy of `gan.distribute.make_strategy` (all GPUs, else the CPU; several
+machines through TF_CONFIG). `--batch` is the GLOBAL batch, split over the replicas.
 """
 
 from __future__ import annotations
@@ -173,30 +165,6 @@ def load_init_generator(init: str | Path, model: str):
     return generator, kwargs
 
 
-def make_strategy(devices: int = 0):
-    """TF_CONFIG set: MultiWorkerMirroredStrategy. Else MirroredStrategy over `devices` GPUs (0: all) or,
-    without GPU, over the CPU split into `devices` logical devices (possible only before TensorFlow starts)."""
-    import tensorflow as tf
-
-    if "TF_CONFIG" in os.environ:
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices or len(gpus))])
-    if devices > 1:
-        try:
-            cpu = tf.config.list_physical_devices("CPU")[0]
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration()] * devices
-            )
-        except RuntimeError as err:  # already started: fine if the devices exist
-            if len(tf.config.list_logical_devices("CPU")) < devices:
-                raise ValueError(
-                    f"--devices {devices}: TensorFlow started with fewer CPU devices ({err})"
-                ) from None
-    return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(max(devices, 1))])
-
-
 def build_gan(config: GanConfig, init_weights: list | None = None):
     """The compiled `JpegGAN` of `config`, G and its EMA starting from `init_weights` (else the builder's
     initialisation, e.g. before restoring a checkpoint); call under a strategy scope, and under the
@@ -235,6 +203,7 @@ def train_gan(config: GanConfig, resume: bool = False, force: bool = False) -> P
     from baselines import runs
     from data.datasets import training_sets
     from data.patches import PatchConfig, patch_dataset, validation_pairs
+    from gan.distribute import make_strategy
     from gan.model import GanMonitor, checkpoint_manager, dtype_policy, export_generator
     from losses.lpips import MIN_SIDE
 
