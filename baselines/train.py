@@ -100,14 +100,10 @@ class RunMonitor(keras.callbacks.Callback):
 
 def init_path(source: str) -> Path:
     """The `.keras` file behind `source`: shipped:NAME, a run folder (generator, else checkpoint) or a file."""
-    if source.startswith("shipped:"):
-        from gan.sources import shipped_path
+    from gan.sources import keras_path
 
-        return shipped_path(source.removeprefix("shipped:"))
-    path = Path(source)
-    if path.is_dir():
-        path = next((p for p in (path / "generator.keras", path / "checkpoint.keras") if p.is_file()), path)
-    if path.suffix != ".keras" or not path.is_file():
+    path = keras_path(source)
+    if path is None:
         raise runs.RunFolderError(f"{source}: --init needs shipped:NAME, a run folder or a .keras generator")
     return path
 
@@ -156,7 +152,9 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
     else:
         model, state = compiled_model(config), {"step": 0, "epoch": 0}
         if init is not None:
-            init_weights(model, keras.models.load_model(init, compile=False))
+            from gan.sources import load_keras_generator
+
+            init_weights(model, load_keras_generator(init))
             log.info("starting from the weights of %s", config.init)
     runs.save_config(out, config)
 

@@ -42,7 +42,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 from bench_restore import keras_model, measure_exports, synthetic_photo  # noqa: E402
 from benchmark_tables import report  # noqa: E402
 
@@ -148,21 +147,11 @@ def architecture(model) -> tuple[str, dict]:
 
 def bench_training(model, settings: Settings) -> dict:
     """Seconds per 100 steps of L2 training and of GAN fine-tuning, same generator architecture and batch."""
-    import tensorflow as tf
-    from bench_train_speed import seconds_per_100
-
-    from baselines.train import TrainConfig, compiled_model
-    from gan.train_gan import GanConfig, build_gan
+    from bench_train_speed import l2_and_gan_seconds
 
     name, kwargs = architecture(model)
-    rng = np.random.default_rng(0)
-    clean = rng.random((settings.batch, settings.patch, settings.patch, 3), dtype=np.float32)
-    degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
-    dataset = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
     timing = (settings.train_warmup, settings.train_steps, settings.train_repeats)
-    l2_model = compiled_model(TrainConfig(model=name, data="", out="", model_kwargs=kwargs))
-    gan_model = build_gan(GanConfig(model=name, init="", data="", out="", model_kwargs=kwargs))
-    l2, gan = (seconds_per_100(m, dataset, *timing) for m in (l2_model, gan_model))
+    l2, gan = l2_and_gan_seconds(name, settings.patch, settings.batch, *timing, model_kwargs=kwargs)
     return {
         "generator": name,
         "model_kwargs": kwargs,

@@ -34,3 +34,13 @@ def randomised(model, seed: int = 0, scale: float = 0.1):
         [w + scale * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()]
     )
     return model
+
+
+def saved_tiny_s2dnet(folder):
+    """A width-8 s2dnet with weights randomised at scale 0.05, and its path `folder/tiny.keras`."""
+    from baselines.models import build_model
+
+    model = randomised(build_model("s2dnet", width=8), scale=0.05)
+    path = folder / "tiny.keras"
+    model.save(path)
+    return model, path

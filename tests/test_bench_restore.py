@@ -13,7 +13,7 @@ from PIL import Image
 
 from baselines.flops import flops_per_pixel
 from baselines.models import build_model
-from tests.helpers import randomised
+from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_restore  # noqa: E402
@@ -22,10 +22,7 @@ import bench_restore  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A width-8 s2dnet with random weights (a fresh one is the identity), saved as .keras."""
-    model = randomised(build_model("s2dnet", width=8), scale=0.05)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    model.save(path)
-    return model, path
+    return saved_tiny_s2dnet(tmp_path_factory.mktemp("model"))
 
 
 def test_worker_prints_one_json_line_that_adds_up(tiny, tmp_path, capsys):

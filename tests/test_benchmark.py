@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from baselines.models import build_model
-from tests.helpers import randomised
+from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import benchmark  # noqa: E402
@@ -17,10 +17,7 @@ import benchmark  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A width-8 s2dnet with random weights (a fresh one is the identity, which hides export errors)."""
-    model = randomised(build_model("s2dnet", width=8), scale=0.05)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    model.save(path)
-    return str(path)
+    return str(saved_tiny_s2dnet(tmp_path_factory.mktemp("model"))[1])
 
 
 def test_quick_run_writes_every_section(tiny, tmp_path, capsys):

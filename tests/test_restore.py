@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from baselines.models import build_model
 from gan.cli import main
-from tests.helpers import randomised
+from tests.helpers import saved_tiny_s2dnet
 
 TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test images are really tiled
 
@@ -19,10 +18,7 @@ TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test image
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A width-8 s2dnet with random weights, so outputs differ from inputs."""
-    generator = randomised(build_model("s2dnet", width=8), scale=0.05)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    generator.save(path)
-    return str(path)
+    return str(saved_tiny_s2dnet(tmp_path_factory.mktemp("model"))[1])
 
 
 def photo(height=40, width=48, mode="RGB", seed=0) -> Image.Image:
