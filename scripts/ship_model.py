@@ -62,10 +62,15 @@ def stage_lines(run: Path) -> list[str]:
     state = json.loads((run / "state.json").read_text()) if (run / "state.json").is_file() else {}
     gan = is_gan_run(config)
     lr = f"Adam {config['g_lr']:g}" if gan else f"Adam {config['learning_rate']:g} cosine to 1 %"
+    steps = state.get("step", config["steps"])
+    # A run stopped before its schedule ended never reached the schedule's low learning rates.
+    steps_text = f"{steps} steps"
+    if steps < config["steps"]:
+        steps_text = f"{steps} of {config['steps']} steps (stopped early)"
     lines = [
         f"- **Training**: {'GAN (L2 + LPIPS + adversarial, EMA weights)' if gan else 'L2 (MSE)'}; "
         f"data `{config['data']}` (lossless photos; no evaluation set), patch {config['patch']}, "
-        f"batch {config['batch']}, {state.get('step', config['steps'])} steps, {lr}",
+        f"batch {config['batch']}, {steps_text}, {lr}",
         f"- **JPEG quality range**: {config['quality'][0]}–{config['quality'][1]} (Pillow, 4:2:0; "
         f"{config.get('gray_fraction', 0):.0%} of patches grayscale)",
         "- **Loss weights**: "

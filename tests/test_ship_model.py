@@ -76,3 +76,11 @@ def test_gan_runs_are_recognised_by_their_loss_weights(tmp_path):
 def test_missing_run_folder_fails(tmp_path):
     with pytest.raises(FileNotFoundError):
         ship_model.stage_lines(tmp_path / "missing")
+
+
+def test_a_run_stopped_before_its_schedule_ended_says_so(tmp_path):
+    stopped = make_run(tmp_path / "stopped", {"learning_rate": 3e-4, "steps": 12}, [26.0, 26.1])
+    lines = "\n".join(ship_model.stage_lines(stopped))
+    assert "2 of 12 steps (stopped early), Adam 0.0003 cosine" in lines
+    finished = make_run(tmp_path / "finished", {"learning_rate": 3e-4}, [26.0, 26.1])
+    assert "batch 2, 2 steps, Adam" in "\n".join(ship_model.stage_lines(finished))
