@@ -36,7 +36,10 @@ class TrainConfig:
     steps: int = 5_000
     steps_per_epoch: int = 250  # one epoch is also the checkpoint interval
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
-    seed: int = 1
+    seed: int = 1  # patches and weights
+    # Apart from `seed`, so that a stage started with --init and a new --seed never trains on the
+    # images its init was validated on.
+    split_seed: int = 1
     val_fraction: float = 0.1
     val_qualities: tuple[int, ...] = (10, 30)
     val_size: int = 256
@@ -159,7 +162,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
     runs.save_config(out, config)
 
     patch = input_size(model) or config.patch
-    train_set, val_set = training_sets(config.data, patch, config.val_fraction, config.seed)
+    train_set, val_set = training_sets(config.data, patch, config.val_fraction, config.split_seed)
     log.info("%d training and %d validation images", len(train_set.images), len(val_set.images))
     patches = PatchConfig(patch, tuple(config.quality), config.grid_offsets, config.gray_fraction)
     # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.

@@ -24,7 +24,12 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int, help="epochs of --checkpoint-every steps")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps per epoch and checkpoint")
     parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--seed", type=int, help="seeds the image split, patches and weights (default 1)")
+    parser.add_argument("--seed", type=int, help="seeds patches and weights (default 1)")
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        help="seeds the train/validation split by image (default 1); keep it across --init stages",
+    )
     parser.add_argument(
         "--grid-offsets", action="store_true", help="random JPEG grid offsets (shifted JPEGs)"
     )
@@ -47,6 +52,7 @@ def data_config(args: argparse.Namespace, saved: dict | None = None) -> dict:
         "patch": args.patch,
         "batch": args.batch,
         "seed": args.seed,
+        "split_seed": args.split_seed,
         "gray_fraction": args.gray_fraction,
         "steps": steps,
     }

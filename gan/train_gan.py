@@ -61,7 +61,8 @@ class GanConfig:
     spectral_norm: bool = True
     mixed_precision: bool = False
     devices: int = 0  # 0: every GPU, else the CPU
-    seed: int = 1
+    seed: int = 1  # patches and weights
+    split_seed: int = 1  # the train/validation split: keep the L2 run's, so validation stays unseen
     val_fraction: float = 0.1
     val_qualities: tuple[int, ...] = (10, 30)
     val_size: int = 256
@@ -244,7 +245,7 @@ def train_gan(config: GanConfig, resume: bool = False, force: bool = False) -> P
         elif resume:
             raise runs.RunFolderError(f"{out}: no checkpoint to resume from; start again with --force")
 
-        train_set, val_set = training_sets(config.data, config.patch, config.val_fraction, config.seed)
+        train_set, val_set = training_sets(config.data, config.patch, config.val_fraction, config.split_seed)
         log.info("%d training and %d validation images", len(train_set.images), len(val_set.images))
         patches = PatchConfig(config.patch, tuple(config.quality), config.grid_offsets, config.gray_fraction)
         # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.

@@ -115,3 +115,25 @@ def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
                 str(tmp_path / "b")]  # fmt: skip
     assert main(blockcnn) == 2
     assert "--blocks applies to s2dnet only" in capsys.readouterr().err
+
+
+def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monkeypatch):
+    import baselines.train
+    from data.datasets import split_by_image, training_sets
+
+    paths = sorted(photos.iterdir())
+    other = next(s for s in range(2, 50) if split_by_image(paths, 0.1, s)[1] != split_by_image(paths, 0.1, 1)[1])
+    validation = []
+
+    def recording_sets(spec, patch, val_fraction, seed):
+        train_set, val_set = training_sets(spec, patch, val_fraction, seed)
+        validation.append(val_set.names)
+        return train_set, val_set
+
+    monkeypatch.setattr(baselines.train, "training_sets", recording_sets)
+    runs = {"base": [], "seed": ["--seed", str(other)], "split": ["--split-seed", str(other)]}
+    for name, extra in runs.items():
+        assert main(train_args(photos, tmp_path / name, "--steps", "1", *extra)) == 0
+    assert validation[0] == validation[1] != validation[2]
+    config = json.loads((tmp_path / "seed" / "config.json").read_text())
+    assert config["seed"] == other and config["split_seed"] == 1
