@@ -122,7 +122,9 @@ def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monk
     from data.datasets import split_by_image, training_sets
 
     paths = sorted(photos.iterdir())
-    other = next(s for s in range(2, 50) if split_by_image(paths, 0.1, s)[1] != split_by_image(paths, 0.1, 1)[1])
+    other = next(
+        s for s in range(2, 50) if split_by_image(paths, 0.1, s)[1] != split_by_image(paths, 0.1, 1)[1]
+    )
     validation = []
 
     def recording_sets(spec, patch, val_fraction, seed):
