@@ -101,7 +101,8 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
     ]
     validation = (
         f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of "
-        f"`{config['data']}` (seed {config['seed']}), PSNR in dB and LPIPS-alex at fixed qualities."
+        f"`{config['data']}` (split seed {config.get('split_seed', config['seed'])}), PSNR in dB and LPIPS-alex "
+        "at fixed qualities."
     )
     lines += ["", "## Training curve", "", validation, "", training_curve(run), ""]
     for number, stage in enumerate(earlier, 1):
