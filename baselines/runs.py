@@ -72,6 +72,19 @@ def load_config(out: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+def split_of_init(init: str | Path) -> dict:
+    """`{"split_seed": n}` of the run folder `init`, else `{}`: a stage started from a run keeps its split.
+
+    Runs made before --split-seed existed split by their `seed`. A shipped model or a bare `.keras` file
+    carries no config, so the default split applies.
+    """
+    path = Path(init) if init and not str(init).startswith("shipped:") else None
+    if path is None or not (path / "config.json").is_file():
+        return {}
+    config = load_config(path)
+    return {"split_seed": config.get("split_seed", config.get("seed", 1))}
+
+
 def check_same_model(out: Path, model_name: str, key: str = "model") -> None:
     """Stop with a clear error when resuming a run of another architecture."""
     saved = load_config(out).get(key)

@@ -38,7 +38,7 @@ class TrainConfig:
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
     seed: int = 1  # patches and weights
     # Apart from `seed`, so that a stage started with --init and a new --seed never trains on the
-    # images its init was validated on.
+    # images its init was validated on. `unjpeg train --init RUN` takes RUN's (runs.split_of_init).
     split_seed: int = 1
     val_fraction: float = 0.1
     val_qualities: tuple[int, ...] = (10, 30)
@@ -204,7 +204,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.blocks and args.model != "s2dnet":
         raise ValueError(f"--blocks applies to s2dnet only, not {args.model}")
-    saved = runs.load_config(args.out) if args.resume else {}
+    saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
     kwargs = {"width": args.width, "num_blocks": args.blocks}
     config = TrainConfig(
         model=args.model,

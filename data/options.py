@@ -28,7 +28,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split-seed",
         type=int,
-        help="seeds the train/validation split by image (default 1); keep it across --init stages",
+        help="seeds the train/validation split by image (default: the --init run folder's, else 1)",
     )
     parser.add_argument(
         "--grid-offsets", action="store_true", help="random JPEG grid offsets (shifted JPEGs)"

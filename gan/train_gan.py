@@ -120,7 +120,7 @@ def config_from_args(args: argparse.Namespace) -> GanConfig:
         d_stages=None,
         spectral_norm=None,
     )
-    saved = runs.load_config(args.out) if args.resume else {}
+    saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
     chosen = {key: saved.get(key) if value is None else value for key, value in chosen.items()}
     if chosen["init"] is None:
         raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")

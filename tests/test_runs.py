@@ -42,3 +42,14 @@ def test_state_defaults_and_sample_grid(tmp_path):
     runs.save_sample_grid(tmp_path / "s" / "g.png", images, images + 2, images + 1)
     grid = np.asarray(Image.open(tmp_path / "s" / "g.png"))
     assert grid.shape == (16, 30, 3) and grid[0, 10, 0] == 255 and grid[0, 0, 0] == 0
+
+
+def test_a_stage_started_from_a_run_keeps_its_split_seed(tmp_path):
+    for name in ("new", "old"):
+        (tmp_path / name).mkdir()
+    runs.write_json(tmp_path / "new" / "config.json", {"seed": 4, "split_seed": 7})
+    runs.write_json(tmp_path / "old" / "config.json", {"seed": 3})  # before --split-seed: split by seed
+    assert runs.split_of_init(tmp_path / "new") == {"split_seed": 7}
+    assert runs.split_of_init(str(tmp_path / "old")) == {"split_seed": 3}
+    for no_config in ("", None, "shipped:l2", tmp_path / "g.keras", tmp_path):
+        assert runs.split_of_init(no_config) == {}

@@ -207,3 +207,16 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
     assert sorted(path.name for path in (out / "checkpoints").glob("*.index")) == ["ckpt-2.index"]
     exported = keras.models.load_model(out / "generator.keras")
     assert all(np.all(np.isfinite(np.asarray(weight))) for weight in exported.weights)
+
+
+def test_a_new_run_keeps_the_split_seed_of_its_l2_run(l2_run, tmp_path):
+    from gan.train_gan import config_from_args
+
+    init = tmp_path / "l2"
+    shutil.copytree(l2_run / "l2", init)
+    saved = json.loads((init / "config.json").read_text())
+    runs.write_json(init / "config.json", {**saved, "split_seed": 9})
+    argv = ["train-gan", "--generator", "s2dnet", "--init", str(init), "--data", "d", "--out", "o"]
+    assert config_from_args(cli.build_parser("train-gan").parse_args(argv)).split_seed == 9
+    chosen = cli.build_parser("train-gan").parse_args([*argv, "--split-seed", "2"])
+    assert config_from_args(chosen).split_seed == 2
