@@ -141,6 +141,7 @@ def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monk
     assert config["seed"] == other and config["split_seed"] == 1
 
     # A stage started from the "split" run with --init keeps that run's validation images.
-    assert main(train_args(photos, tmp_path / "stage", "--steps", "1", "--init", str(tmp_path / "split"))) == 0
+    stage = train_args(photos, tmp_path / "stage", "--steps", "1", "--init", str(tmp_path / "split"))
+    assert main(stage) == 0
     assert validation[3] == validation[2]
     assert json.loads((tmp_path / "stage" / "config.json").read_text())["split_seed"] == other
