@@ -86,6 +86,10 @@ def stage_lines(run: Path) -> list[str]:
     return lines
 
 
+def architecture_line(config: dict) -> str:
+    return f"- **Architecture**: `{config['model']}` {config.get('model_kwargs') or '(builder defaults)'}"
+
+
 def model_card(name: str, run: Path, generator, reports: list[Path], earlier: list[Path]) -> str:
     """The Markdown model card; `earlier` are the run folders of earlier training stages, oldest first."""
     config = json.loads((run / "config.json").read_text())
@@ -93,8 +97,7 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
     lines = [
         f"# shipped:{name}",
         "",
-        f"- **Architecture**: `{config['model']}` {config.get('model_kwargs') or '(builder defaults)'}; "
-        "see `baselines/s2dnet.py`",
+        f"{architecture_line(config)}; see `baselines/s2dnet.py`",
         f"- **Parameters**: {info['parameters']:,}",
         f"- **FLOPs per pixel**: {info['flops_per_pixel'] / 1e3:.0f} k (multiply-add = 2)",
         *stage_lines(run),
@@ -106,7 +109,9 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
     )
     lines += ["", "## Training curve", "", validation, "", training_curve(run), ""]
     for number, stage in enumerate(earlier, 1):
-        lines += [f"### Earlier stage {number}: `{stage.name}`", "", *stage_lines(stage), ""]
+        stage_config = json.loads((stage / "config.json").read_text())
+        lines += [f"### Earlier stage {number}: `{stage.name}`", "", architecture_line(stage_config)]
+        lines += [*stage_lines(stage), ""]
         lines += [training_curve(stage), ""]
     lines += ["## `unjpeg compare` on the development sets", ""]
     for report in reports:

@@ -59,7 +59,7 @@ def test_ship_writes_the_model_and_a_card_with_every_stage(tmp_path, monkeypatch
     assert card.count("L2 (MSE)") == 2 and "GAN" not in card
     assert "Adam 0.0003 cosine" in card and "Adam 0.0005 cosine" in card
     assert "Initialised from**: `shipped:l2`" in card
-    assert "### Earlier stage 1: `first_l2`" in card
+    assert "### Earlier stage 1: `first_l2`\n\n- **Architecture**: `s2dnet` {'width': 8}\n" in card
     assert "held out of `photos` (split seed 1)" in card  # runs before --split-seed split by --seed
     assert "| 3 | 26.3 |" in card and "| 2 | 25.9 |" in card  # last step of each curve
     assert "| l2 | 10 | 26.91 | 28.91 | 0.7500 | 25.91 | 0.200 | 0.500 | 0.900 |" in card
