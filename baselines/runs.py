@@ -72,17 +72,19 @@ def load_config(out: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+def split_seed(config: dict) -> int:
+    """The train/validation split seed of a saved run config; runs made before --split-seed split by `seed`."""
+    return config.get("split_seed", config.get("seed", 1))
+
+
 def split_of_init(init: str | Path) -> dict:
     """`{"split_seed": n}` of the run folder `init`, else `{}`: a stage started from a run keeps its split.
 
-    Runs made before --split-seed existed split by their `seed`. A shipped model or a bare `.keras` file
-    carries no config, so the default split applies.
+    A shipped model or a bare `.keras` file carries no config, so the default split applies.
     """
-    path = Path(init) if init and not str(init).startswith("shipped:") else None
-    if path is None or not (path / "config.json").is_file():
+    if not init or not (Path(init) / "config.json").is_file():
         return {}
-    config = load_config(path)
-    return {"split_seed": config.get("split_seed", config.get("seed", 1))}
+    return {"split_seed": split_seed(load_config(init))}
 
 
 def check_same_model(out: Path, model_name: str, key: str = "model") -> None:

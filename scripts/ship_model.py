@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
+from baselines import runs
 from baselines.flops import describe
 from gan.sources import SHIPPED_DIR, load_keras_generator
 
@@ -104,7 +105,7 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
     ]
     validation = (
         f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of "
-        f"`{config['data']}` (split seed {config.get('split_seed', config['seed'])}), PSNR in dB and LPIPS-alex "
+        f"`{config['data']}` (split seed {runs.split_seed(config)}), PSNR in dB and LPIPS-alex "
         "at fixed qualities."
     )
     lines += ["", "## Training curve", "", validation, "", training_curve(run), ""]
