@@ -22,4 +22,4 @@ def test_default_size_matches_docstring():
 
 
 def test_shipped_depth_matches_docstring():
-    assert build_s2dnet(num_blocks=10).count_params() == 3_062_448
+    assert build_s2dnet(num_blocks=12).count_params() == 3_652_784
