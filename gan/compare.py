@@ -42,8 +42,11 @@ def compare(
     overlap: int = 32,
     progress: bool = True,
     force: bool = False,
+    self_ensemble: bool = False,
 ) -> dict:
     """Score `models` ({name: SOURCE for gan.sources.load_restorer}) and plain JPEG on the images under `data`.
+
+    `self_ensemble` restores with every model through gan.tiling's 8-fold geometric self-ensemble.
 
     Everything that can fail on bad input (out folder, qualities, images, model sources) is checked before
     any image is restored; errors are ValueError / FileNotFoundError with a one-line message. Unreadable
@@ -73,6 +76,7 @@ def compare(
     skipped, crops = [], []
     from tqdm import tqdm
 
+    tiling = {"tile": tile, "overlap": overlap, "self_ensemble": self_ensemble}
     bar = tqdm(
         total=len(paths) * len(qualities) * len(rows), desc="compare", unit="img", disable=not progress
     )
@@ -84,7 +88,7 @@ def compare(
             bar.update(len(qualities) * len(rows))
             continue
         for quality in qualities:
-            outputs = _restore_all(original, quality, restorers, tile, overlap, bar, lpips, per_image, name)
+            outputs = _restore_all(original, quality, restorers, tiling, bar, lpips, per_image, name)
             if quality == min(qualities):
                 crops.append(_crop(name, quality, outputs, original))
     bar.close()
@@ -95,6 +99,7 @@ def compare(
         "data": str(data),
         "qualities": qualities,
         "models": {JPEG_ROW: "input (Pillow JPEG, 4:2:0 for colour)", **models},
+        "self_ensemble": self_ensemble,
         "rows": [_row(row, q, per_image[row, q]) for q in qualities for row in rows],
         "skipped": skipped,
     }
@@ -134,8 +139,11 @@ def _read(path: Path) -> tuple[np.ndarray | None, str]:
     return image, ""
 
 
-def _restore_all(original, quality, restorers, tile, overlap, bar, lpips, per_image, name) -> dict:
-    """JPEG `original` at `quality`, restore with every model, append each row's scores; {row: uint8}."""
+def _restore_all(original, quality, restorers, tiling, bar, lpips, per_image, name) -> dict:
+    """JPEG `original` at `quality`, restore with every model, append each row's scores; {row: uint8}.
+
+    `tiling`: keyword arguments of gan.tiling.restore_image (tile, overlap, self_ensemble).
+    """
     from data.jpeg import jpeg_roundtrip_uint8
     from gan.tiling import restore_image
     from losses.metrics import to_uint8
@@ -144,7 +152,8 @@ def _restore_all(original, quality, restorers, tile, overlap, bar, lpips, per_im
     outputs = {JPEG_ROW: jpeg}
     decoded = jpeg.astype(np.float32) / 255.0
     for row, restorer in restorers.items():
-        outputs[row] = to_uint8(restore_image(restorer, decoded, tile, overlap, restorer.fixed_size))
+        restored = restore_image(restorer, decoded, fixed_size=restorer.fixed_size, **tiling)
+        outputs[row] = to_uint8(restored)
     for row, image in outputs.items():
         per_image[row, quality].append({"name": name, **_score(original, image, lpips)})
         bar.update(1)
@@ -279,6 +288,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     parser.add_argument("--tile", type=int, default=512, help="tile side in px for restoration (default 512)")
     parser.add_argument("--overlap", type=int, default=32, help="context px around each tile (default 32)")
+    parser.add_argument(
+        "--self-ensemble",
+        action="store_true",
+        help="restore with every model as `unjpeg restore --self-ensemble`",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -291,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
         tile=args.tile,
         overlap=args.overlap,
         force=args.force,
+        self_ensemble=args.self_ensemble,
     )
     sys.stdout.write(format_table(metrics) + f"\nreport: {Path(args.out) / 'index.html'}\n")
     return 0

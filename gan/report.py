@@ -38,6 +38,9 @@ COLUMNS = (
 )
 TERMINAL_COLUMNS = COLUMNS[:7]
 HINT = {"max": "higher is better", "min": "lower is better", "one": "closest to 1 is best"}
+SELF_ENSEMBLE_NOTE = (
+    " Every model restored with the 8-fold geometric self-ensemble (rotations and mirror images)."
+)
 LEGEND = "; ".join(f"{HINT[d]} for {', '.join(c[1] for c in COLUMNS if c[2] == d)}" for d in HINT)
 
 
@@ -108,7 +111,8 @@ def markdown_report(metrics: dict, figures: list[str]) -> str:
         "",
         f"Data: `{metrics['data']}`, {n_images} images; JPEG qualities {', '.join(map(str, metrics['qualities']))}.",
         "Protocol (KAIR / FBCNN / SwinIR): Pillow JPEG (4:2:0 for colour), full-resolution restoration, output "
-        "rounded to 8 bits, metrics on the whole image against the original, averaged over the images.",
+        "rounded to 8 bits, metrics on the whole image against the original, averaged over the images."
+        + (SELF_ENSEMBLE_NOTE if metrics.get("self_ensemble") else ""),
         "",
         "| model | source |",
         "|---|---|",
@@ -152,7 +156,9 @@ def html_report(metrics: dict, figures: list[str]) -> str:
         f"<style>{CSS}</style></head><body><h1>unjpeg compare</h1>",
         f"<p>Data <code>{e(metrics['data'])}</code>: {n_images} images; JPEG qualities "
         f"{', '.join(map(str, metrics['qualities']))}. Pillow JPEG (4:2:0 for colour), full-resolution "
-        "restoration rounded to 8 bits, metrics on whole images, averaged.</p>",
+        "restoration rounded to 8 bits, metrics on whole images, averaged."
+        + (SELF_ENSEMBLE_NOTE if metrics.get("self_ensemble") else "")
+        + "</p>",
         "<table class='models'><tr><th>model</th><th>source</th></tr>",
         *(f"<tr><td>{e(n)}</td><td><code>{e(s)}</code></td></tr>" for n, s in metrics["models"].items()),
         "</table>",

@@ -105,7 +105,9 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
     window = [restorer.fixed_size or min(side, TILE + 2 * OVERLAP) for side in (height, width)]
     restorer(np.zeros((1, *window, 3), np.float32))  # warm-up on the first window's shape: traces the graph
     rss_loaded = peak_rss_mb()
-    options = argparse.Namespace(tile=TILE, overlap=OVERLAP, format="png", jpeg_quality=95)
+    options = argparse.Namespace(
+        tile=TILE, overlap=OVERLAP, self_ensemble=False, format="png", jpeg_quality=95
+    )
     job = Job(image, image.with_suffix(".restored.png"))
     runs = []
     for _ in range(repeats):

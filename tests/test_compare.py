@@ -109,6 +109,19 @@ def test_csv_markdown_figures_html(report):
     assert "http" not in page and "<link" not in page and "<script" not in page  # self-contained
 
 
+def test_self_ensemble_is_used_and_recorded(report, images, tiny_model, tmp_path):
+    out = tmp_path / "ensemble"
+    argv = ["compare", "--model", f"tiny={tiny_model}", "--data", str(images), "--quality", "10,30"]
+    assert main([*argv, "--out", str(out), "--self-ensemble"]) == 0
+    ensemble = json.loads((out / "metrics.json").read_text())
+    plain = json.loads((report / "metrics.json").read_text())
+    assert ensemble["self_ensemble"] is True and plain["self_ensemble"] is False
+    assert ensemble["rows"][0] == plain["rows"][0]  # the JPEG row does not change
+    assert ensemble["rows"][1]["psnr"] != plain["rows"][1]["psnr"]
+    assert "self-ensemble" in (out / "report.md").read_text()
+    assert "self-ensemble" not in (report / "report.md").read_text()
+
+
 def test_refuses_non_empty_out_without_force(report, images, capsys):
     before = (report / "metrics.json").stat().st_mtime_ns
     assert main(["compare", "--data", str(images), "--quality", "10", "--out", str(report)]) != 0

@@ -49,6 +49,18 @@ def test_folder_restored_recursively(model, tmp_path, capsys):
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")]  # no temp files left
 
 
+def test_self_ensemble_changes_the_output(model, tmp_path, capsys):
+    photo().save(tmp_path / "a.png")
+    assert restore(model, tmp_path / "a.png", "-o", tmp_path / "plain") == 0
+    assert restore(model, tmp_path / "a.png", "-o", tmp_path / "ensemble", "--self-ensemble") == 0
+    with (
+        Image.open(tmp_path / "plain" / "a.png") as plain,
+        Image.open(tmp_path / "ensemble" / "a.png") as ensemble,
+    ):
+        assert ensemble.size == (48, 40)
+        assert np.abs(np.asarray(ensemble, np.int16) - np.asarray(plain, np.int16)).max() > 0
+
+
 def test_jpeg_output(model, tmp_path):
     photo().save(tmp_path / "a.png")
     assert restore(model, tmp_path / "a.png", "-o", tmp_path / "out", "--format", "jpeg") == 0

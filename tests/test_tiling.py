@@ -1,4 +1,5 @@
-"""Tiled restoration equals untiled for models whose receptive field fits in half the overlap."""
+"""Tiled restoration equals untiled for models whose receptive field fits in half the overlap; the
+self-ensemble keeps the JPEG grid and commutes with rotations and mirror images."""
 
 import numpy as np
 import pytest
@@ -130,3 +131,57 @@ def test_output_is_clipped():
 def test_rejects_wrong_channels():
     with pytest.raises(ValueError, match="expected an"):
         restore_image(box_blur, np.zeros((10, 10, 4), np.float32))
+
+
+def block_means(batch: np.ndarray) -> np.ndarray:
+    """Each 8×8 block (from the window's origin) replaced by its mean: the identity on an image that is
+    constant on the 8×8 JPEG grid, if and only if every window it sees starts on that grid."""
+    out = batch.copy()
+    for top in range(0, batch.shape[1], 8):
+        for left in range(0, batch.shape[2], 8):
+            out[:, top : top + 8, left : left + 8] = batch[:, top : top + 8, left : left + 8].mean(
+                axis=(1, 2), keepdims=True
+            )
+    return out
+
+
+def with_column_ramp(batch: np.ndarray) -> np.ndarray:
+    """Adds a left-to-right ramp: a model that rotations and mirror images do not commute with."""
+    return 0.8 * batch + 0.1 * np.linspace(0, 1, batch.shape[2], dtype=np.float32)[None, None, :, None]
+
+
+@pytest.mark.parametrize("size", [(37, 45), (40, 24), (64, 48)])
+def test_self_ensemble_keeps_every_copy_on_the_jpeg_grid(size):
+    blocks = random_image(-(-size[0] // 8), -(-size[1] // 8))
+    image = np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)[: size[0], : size[1]]
+    restore = Recorder(block_means)
+    out = restore_image(restore, image, tile=16, overlap=8, self_ensemble=True)
+    assert out.shape == image.shape
+    np.testing.assert_allclose(out, image, atol=1e-6)
+    assert len(restore.shapes) > 8  # eight tiled restorations
+
+
+def test_self_ensemble_commutes_with_rotation_and_mirroring():
+    image = random_image(32, 32)
+    ensemble = restore_image(with_column_ramp, image, self_ensemble=True)
+    np.testing.assert_allclose(
+        restore_image(with_column_ramp, np.rot90(image).copy(), self_ensemble=True),
+        np.rot90(ensemble),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        restore_image(with_column_ramp, image[:, ::-1].copy(), self_ensemble=True),
+        ensemble[:, ::-1],
+        atol=1e-6,
+    )
+    plain = restore_image(with_column_ramp, image)
+    assert np.abs(restore_image(with_column_ramp, image[:, ::-1].copy()) - plain[:, ::-1]).max() > 0.05
+
+
+def test_self_ensemble_of_gray_and_fixed_size_models():
+    image = random_image(30, 41, channels=1)
+    restore = Recorder(lambda batch: 0.5 * batch + 0.25)
+    out = restore_image(restore, image, fixed_size=32, self_ensemble=True)
+    assert out.shape == (30, 41, 1)
+    np.testing.assert_allclose(out, 0.5 * image + 0.25, atol=1e-5)
+    assert {shape[1:] for shape in restore.shapes} == {(32, 32, 3)}
