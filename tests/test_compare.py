@@ -119,6 +119,7 @@ def test_self_ensemble_is_used_and_recorded(report, images, tiny_model, tmp_path
     assert ensemble["rows"][0] == plain["rows"][0]  # the JPEG row does not change
     assert ensemble["rows"][1]["psnr"] != plain["rows"][1]["psnr"]
     assert "self-ensemble" in (out / "report.md").read_text()
+    assert "self-ensemble" in (out / "index.html").read_text()
     assert "self-ensemble" not in (report / "report.md").read_text()
 
 
