@@ -49,7 +49,7 @@ def test_folder_restored_recursively(model, tmp_path, capsys):
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")]  # no temp files left
 
 
-def test_self_ensemble_changes_the_output(model, tmp_path, capsys):
+def test_self_ensemble_changes_the_output(model, tmp_path):
     photo().save(tmp_path / "a.png")
     assert restore(model, tmp_path / "a.png", "-o", tmp_path / "plain") == 0
     assert restore(model, tmp_path / "a.png", "-o", tmp_path / "ensemble", "--self-ensemble") == 0
