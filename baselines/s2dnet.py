@@ -32,8 +32,8 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     for any H, W of at least 8 px. Layers: one 3×3 conv in, `num_blocks` residual blocks of two 3×3
     convs, one 3×3 conv out, all at 1/`fold` resolution; `fold` divides 8.
     Default (width 128, 4 blocks, fold 4): 1.29 M parameters, 161 kFLOPs per pixel. The shipped models
-    have 12 blocks (grown 4 → 6 → 8 → 10 → 12 with `unjpeg train --init`): 3.65 M parameters, 457 kFLOPs
-    per pixel.
+    have 14 blocks (grown 4 → 6 → 8 → 10 → 12 → 14 with `unjpeg train --init`): 4.24 M parameters,
+    531 kFLOPs per pixel.
     """
     if GRID % fold:
         raise ValueError(f"fold must divide the 8-px JPEG grid (1, 2, 4 or 8), got {fold}")

@@ -22,4 +22,4 @@ def test_default_size_matches_docstring():
 
 
 def test_shipped_depth_matches_docstring():
-    assert build_s2dnet(num_blocks=12).count_params() == 3_652_784
+    assert build_s2dnet(num_blocks=14).count_params() == 4_243_120
