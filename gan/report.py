@@ -38,9 +38,6 @@ COLUMNS = (
 )
 TERMINAL_COLUMNS = COLUMNS[:7]
 HINT = {"max": "higher is better", "min": "lower is better", "one": "closest to 1 is best"}
-SELF_ENSEMBLE_NOTE = (
-    " Every model restored with the 8-fold geometric self-ensemble (rotations and mirror images)."
-)
 LEGEND = "; ".join(f"{HINT[d]} for {', '.join(c[1] for c in COLUMNS if c[2] == d)}" for d in HINT)
 
 
@@ -103,6 +100,13 @@ def format_table(metrics: dict) -> str:
     return "\n".join([join(header), join(["-" * w for w in widths]), *map(join, lines)])
 
 
+def _self_ensemble_note(metrics: dict) -> str:
+    """The protocol sentence for a compare run with --self-ensemble, else ''."""
+    if not metrics.get("self_ensemble"):
+        return ""
+    return " Every model restored with the 8-fold geometric self-ensemble (rotations and mirror images)."
+
+
 def markdown_report(metrics: dict, figures: list[str]) -> str:
     """report.md: models, one table per quality (best in bold), figures, skipped images."""
     n_images = max((r["n_images"] for r in metrics["rows"]), default=0)
@@ -112,7 +116,7 @@ def markdown_report(metrics: dict, figures: list[str]) -> str:
         f"Data: `{metrics['data']}`, {n_images} images; JPEG qualities {', '.join(map(str, metrics['qualities']))}.",
         "Protocol (KAIR / FBCNN / SwinIR): Pillow JPEG (4:2:0 for colour), full-resolution restoration, output "
         "rounded to 8 bits, metrics on the whole image against the original, averaged over the images."
-        + (SELF_ENSEMBLE_NOTE if metrics.get("self_ensemble") else ""),
+        + _self_ensemble_note(metrics),
         "",
         "| model | source |",
         "|---|---|",
@@ -157,7 +161,7 @@ def html_report(metrics: dict, figures: list[str]) -> str:
         f"<p>Data <code>{e(metrics['data'])}</code>: {n_images} images; JPEG qualities "
         f"{', '.join(map(str, metrics['qualities']))}. Pillow JPEG (4:2:0 for colour), full-resolution "
         "restoration rounded to 8 bits, metrics on whole images, averaged."
-        + (SELF_ENSEMBLE_NOTE if metrics.get("self_ensemble") else "")
+        + _self_ensemble_note(metrics)
         + "</p>",
         "<table class='models'><tr><th>model</th><th>source</th></tr>",
         *(f"<tr><td>{e(n)}</td><td><code>{e(s)}</code></td></tr>" for n, s in metrics["models"].items()),

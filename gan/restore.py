@@ -170,7 +170,12 @@ def restore_file(restorer, job: Job, args: argparse.Namespace) -> None:
     if image.alpha is not None and args.format == "jpeg":
         raise RestoreError(f"{job.source}: has an alpha channel, which JPEG cannot store; use --format png")
     restored = restore_image(
-        restorer, image.pixels, args.tile, args.overlap, restorer.fixed_size, args.self_ensemble
+        restorer,
+        image.pixels,
+        tile=args.tile,
+        overlap=args.overlap,
+        fixed_size=restorer.fixed_size,
+        self_ensemble=args.self_ensemble,
     )
     del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
     pil = to_pil(to_uint8_inplace(restored), image.alpha)

@@ -75,8 +75,7 @@ def _self_ensemble(restore_whole: Callable[[np.ndarray], np.ndarray], image: np.
             restored = restore_whole(np.ascontiguousarray(view))
             restored = restored[:, ::-1] if mirrored else restored
             total += np.rot90(restored, -quarter_turns)
-    total /= 8
-    return np.ascontiguousarray(total[:height, :width])
+    return total[:height, :width] / 8
 
 
 def _gray(restore: Restore) -> Restore:
