@@ -28,7 +28,7 @@ Equality holds in inference mode; in training mode batch norm uses the statistic
 import keras
 import numpy as np
 
-from baselines.layers import CropLike, PadToMultiple
+from unjpeg.baselines.layers import CropLike, PadToMultiple
 
 BLOCK = 8  # JPEG's DCT block size.
 WINDOW = 3 * BLOCK  # BlockCNN's input: the block with its 8 neighbours, 24×24 pixels.

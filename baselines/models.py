@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from baselines.autoencoder import build_autoencoder, build_autoencoder_fc
-from baselines.blockcnn import build_blockcnn
-from baselines.s2dnet import build_s2dnet
+from unjpeg.baselines.autoencoder import build_autoencoder, build_autoencoder_fc
+from unjpeg.baselines.blockcnn import build_blockcnn
+from unjpeg.baselines.s2dnet import build_s2dnet
 
 MODELS = {
     "autoencoder-fc": build_autoencoder_fc,

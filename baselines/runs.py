@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from data.images import to_uint8
+from unjpeg.data.images import to_uint8
 
 
 class RunFolderError(ValueError):

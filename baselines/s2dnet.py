@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
+from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 
 GRID = 8  # JPEG block size: the input is padded to this grid whatever the fold.
 RESIDUAL_SCALE = 0.2

@@ -13,12 +13,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from baselines import runs
-from baselines.models import MODELS, build_model
-from data.datasets import training_sets
-from data.jpeg import DEFAULT_QUALITY_RANGE
-from data.options import add_data_options, data_config
-from data.patches import PatchConfig, patch_dataset, validation_pairs
+from unjpeg.baselines import runs
+from unjpeg.baselines.models import MODELS, build_model
+from unjpeg.data.datasets import training_sets
+from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
+from unjpeg.data.options import add_data_options, data_config
+from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class RunMonitor(keras.callbacks.Callback):
 
 def init_path(source: str) -> Path:
     """The `.keras` file behind `source`: shipped:NAME, a run folder (generator, else checkpoint) or a file."""
-    from gan.sources import keras_path
+    from unjpeg.sources import keras_path
 
     path = keras_path(source)
     if path is None:
@@ -155,7 +155,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Pat
     else:
         model, state = compiled_model(config), {"step": 0, "epoch": 0}
         if init is not None:
-            from gan.sources import load_keras_generator
+            from unjpeg.sources import load_keras_generator
 
             init_weights(model, load_keras_generator(init))
             log.info("starting from the weights of %s", config.init)

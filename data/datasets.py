@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.images import ImageError, list_images, read_image, to_uint8
+from unjpeg.data.images import ImageError, list_images, read_image, to_uint8
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from data.images import to_uint8
+from unjpeg.data.images import to_uint8
 
 # Quality range used for quality-blind training, as in FBCNN (Jiang et al., ICCV 2021) and the data README.
 DEFAULT_QUALITY_RANGE = (10, 50)

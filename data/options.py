@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from data.jpeg import parse_quality
+from unjpeg.data.jpeg import parse_quality
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from data.datasets import ImageSet
-from data.jpeg import DEFAULT_QUALITY_RANGE, jpeg_roundtrip_uint8
+from unjpeg.data.datasets import ImageSet
+from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE, jpeg_roundtrip_uint8
 
 GRID = 8  # JPEG block size
 

@@ -29,9 +29,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from baselines import runs
-from baselines.models import build_model
-from losses.adversarial import ADVERSARIAL_LOSSES
+from unjpeg.baselines import runs
+from unjpeg.baselines.models import build_model
+from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES
 
 log = logging.getLogger(__name__)
 

@@ -80,8 +80,8 @@ class TrainingDiverged(ValueError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from baselines.models import MODELS
-    from data.options import add_data_options
+    from unjpeg.baselines.models import MODELS
+    from unjpeg.data.options import add_data_options
 
     parser.add_argument(
         "--generator", required=True, choices=sorted(MODELS), help="must match --init's model"
@@ -108,8 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> GanConfig:
     """The run's config: command-line values, else (on --resume) the saved run's, else GanConfig's."""
-    from baselines import runs
-    from data.options import data_config
+    from unjpeg.baselines import runs
+    from unjpeg.data.options import data_config
 
     # Options left unset (None) take the saved run's value on --resume, else GanConfig's default.
     chosen = {name: getattr(args, name) for name in ARG_FIELDS}
@@ -144,9 +144,9 @@ def load_init_generator(init: str | Path, model: str):
     """
     import keras
 
-    from baselines import runs
-    from baselines.models import build_model
-    from gan.model import dtype_policy
+    from unjpeg.baselines import runs
+    from unjpeg.baselines.models import build_model
+    from unjpeg.gan.model import dtype_policy
 
     init = Path(init)
     trained = runs.load_config(init).get("model")
@@ -172,10 +172,10 @@ def build_gan(config: GanConfig, init_weights: list | None = None):
     mixed_float16 policy for mixed precision."""
     import keras
 
-    from baselines.models import build_model
-    from gan.discriminator import build_patch_discriminator
-    from gan.model import JpegGAN, LossWeights
-    from losses.lpips import LPIPS
+    from unjpeg.baselines.models import build_model
+    from unjpeg.gan.discriminator import build_patch_discriminator
+    from unjpeg.gan.model import JpegGAN, LossWeights
+    from unjpeg.losses.lpips import LPIPS
 
     generator = build_model(config.model, **config.model_kwargs)
     if init_weights is not None:
@@ -201,12 +201,12 @@ def train_gan(config: GanConfig, resume: bool = False, force: bool = False) -> P
     """Fine-tune `config.init`'s generator; returns the run folder holding generator.keras (EMA)."""
     import keras
 
-    from baselines import runs
-    from data.datasets import training_sets
-    from data.patches import PatchConfig, patch_dataset, validation_pairs
-    from gan.distribute import make_strategy
-    from gan.model import GanMonitor, checkpoint_manager, dtype_policy, export_generator
-    from losses.lpips import MIN_SIDE
+    from unjpeg.baselines import runs
+    from unjpeg.data.datasets import training_sets
+    from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs
+    from unjpeg.gan.distribute import make_strategy
+    from unjpeg.gan.model import GanMonitor, checkpoint_manager, dtype_policy, export_generator
+    from unjpeg.losses.lpips import MIN_SIDE
 
     if config.patch < MIN_SIDE:
         raise ValueError(f"--patch must be at least {MIN_SIDE} px for LPIPS, got {config.patch}")

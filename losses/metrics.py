@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from data import images
+from unjpeg.data import images
 
 # ITU-R BT.601 studio-swing luma, as MATLAB's rgb2ycbcr and KAIR's `rgb2ycbcr(img, only_y=True)`:
 # Y = 16 + (65.481 R + 128.553 G + 24.966 B) with R, G, B in [0, 1], so Y is in [16, 235].

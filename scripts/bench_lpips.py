@@ -45,7 +45,7 @@ def bench_net(net: str, batches: list[int], seconds: float) -> list[dict]:
     import numpy as np
     import tensorflow as tf
 
-    from losses.lpips import LPIPS
+    from unjpeg.losses.lpips import LPIPS
 
     model = LPIPS(net)
     spec = tf.TensorSpec((None, SIDE, SIDE, 3), tf.float32)

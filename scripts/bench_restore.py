@@ -54,10 +54,10 @@ def best_seconds(run, repeats: int) -> float:
 
 def keras_model(source: str):
     """The Keras generator behind SOURCE (`untrained:NAME` builds one); None for .onnx, .tflite, SavedModel."""
-    from gan.sources import keras_path, load_keras_generator
+    from unjpeg.sources import keras_path, load_keras_generator
 
     if source.startswith("untrained:"):
-        from baselines.models import build_model
+        from unjpeg.baselines.models import build_model
 
         return build_model(source.removeprefix("untrained:"))
     path = keras_path(source)
@@ -92,9 +92,9 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
     after a warm-up, read peak RSS, then measure the compute rate: {"inference": ..., "compute": ...}."""
     from PIL import Image
 
-    from baselines.flops import flops_per_pixel
-    from gan.restore import Job, restore_file
-    from gan.sources import Restorer, keras_restorer, load_restorer
+    from unjpeg.baselines.flops import flops_per_pixel
+    from unjpeg.restore import Job, restore_file
+    from unjpeg.sources import Restorer, keras_restorer, load_restorer
 
     model = keras_model(source)
     loaded = load_restorer(source) if model is None else keras_restorer(model, source)
@@ -145,8 +145,8 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
 def measure_exports(model, folder: Path, side: int, repeats: int) -> list[dict]:
     """Each format: export through `export_checked`, file size, best-of-`repeats` seconds on one side×side
     image (one call, no tiling; a fixed-size model gets one window) through the format's runtime."""
-    from gan.export import export_checked
-    from gan.sources import load_restorer
+    from unjpeg.export import export_checked
+    from unjpeg.sources import load_restorer
 
     image = np.random.default_rng(0).random((1, side, side, 3), np.float32)
     rows = []

@@ -41,8 +41,8 @@ def l2_and_gan_seconds(
     import numpy as np
     import tensorflow as tf
 
-    from baselines.train import TrainConfig, compiled_model
-    from gan.train_gan import GanConfig, build_gan
+    from unjpeg.baselines.train import TrainConfig, compiled_model
+    from unjpeg.gan.train_gan import GanConfig, build_gan
 
     kwargs = model_kwargs or {}
     rng = np.random.default_rng(0)
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench_train_speed.json"), help="JSON results")
     args = parser.parse_args(argv)
 
-    from baselines.models import MODELS
+    from unjpeg.baselines.models import MODELS
 
     names = args.models or [name for name in DEFAULT_MODELS if name in MODELS]
     unknown = sorted(set(names) - set(MODELS))

@@ -133,7 +133,7 @@ def architecture(model) -> tuple[str, dict]:
     """(builder name, keyword arguments) that rebuild `model`: its builder's defaults, else a width taken
     from its conv layers and, for s2dnet, the number of its residual blocks, whichever gives the same
     weight shapes."""
-    from baselines.models import build_model
+    from unjpeg.baselines.models import build_model
 
     shapes = [tuple(w.shape) for w in model.weights]
     widths = sorted({layer.filters for layer in model.layers if hasattr(layer, "filters")})
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmark.json"), help="JSON results")
     args = parser.parse_args(argv)
 
-    from gan.sources import SourceError, keras_path
+    from unjpeg.sources import SourceError, keras_path
 
     settings = QUICK if args.quick else Settings()
     overrides = {"sizes": tuple(args.sizes.split(",")) if args.sizes else None, "repeats": args.repeats}

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from data.jpeg import jpeg_roundtrip_uint8
-from losses.metrics import psnr, psnr_b, ssim
+from unjpeg.data.jpeg import jpeg_roundtrip_uint8
+from unjpeg.losses.metrics import psnr, psnr_b, ssim
 
 # FBCNN README, "Results on Classic5" (grayscale), row "JPEG": PSNR / SSIM / PSNR-B per quality factor.
 CLASSIC5_PUBLISHED = {

@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 
-from data.images import list_images, load_image, to_uint8
-from data.jpeg import jpeg_roundtrip_tf, jpeg_roundtrip_uint8
+from unjpeg.data.images import list_images, load_image, to_uint8
+from unjpeg.data.jpeg import jpeg_roundtrip_tf, jpeg_roundtrip_uint8
 
 
 def main(argv: list[str] | None = None) -> int:

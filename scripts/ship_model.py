@@ -1,4 +1,4 @@
-"""Ship a trained generator: copy it to gan/shipped/NAME.keras and write its model card NAME.md.
+"""Ship a trained generator: copy it to unjpeg/shipped/NAME.keras and write its model card NAME.md.
 
     python scripts/ship_model.py runs/s2dnet_l2 --name l2 --reports report/cbsd68 report/mcmaster report/classic5
     python scripts/ship_model.py runs/s2dnet6_l2 --name l2 --earlier runs/s2dnet_l2 --reports report/cbsd68
@@ -14,9 +14,9 @@ import json
 import shutil
 from pathlib import Path
 
-from baselines import runs
-from baselines.flops import describe
-from gan.sources import SHIPPED_DIR, load_keras_generator
+from unjpeg.baselines import runs
+from unjpeg.baselines.flops import describe
+from unjpeg.sources import SHIPPED_DIR, load_keras_generator
 
 
 def compare_table(report: Path) -> str:

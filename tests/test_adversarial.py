@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from losses.adversarial import ADVERSARIAL_LOSSES, bce, hinge, ragan
+from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES, bce, hinge, ragan
 
 LOG3 = math.log(3.0)
 

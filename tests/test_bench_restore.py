@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from baselines.flops import flops_per_pixel
-from baselines.models import build_model
+from unjpeg.baselines.flops import flops_per_pixel
+from unjpeg.baselines.models import build_model
 from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.models import MODELS
+from unjpeg.baselines.models import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_train_speed  # noqa: E402

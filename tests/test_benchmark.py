@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines.models import build_model
+from unjpeg.baselines.models import build_model
 from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -67,7 +67,7 @@ def test_parse_size():
 def test_timed_model_counts_the_tile_context():
     from bench_restore import OVERLAP, TILE, TimedModel
 
-    from gan.tiling import restore_image
+    from unjpeg.tiling import restore_image
 
     timed = TimedModel(lambda batch: batch)
     restore_image(timed, np.zeros((8, 1000, 3), np.float32), TILE, OVERLAP)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from baselines.blockcnn import build_blockcnn, restore_blockwise
+from unjpeg.baselines.blockcnn import build_blockcnn, restore_blockwise
 from tests.helpers import assert_trainable, random_images
 
 WIDTH = 4

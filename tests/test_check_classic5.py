@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.jpeg import jpeg_roundtrip_uint8
-from losses.metrics import psnr, psnr_b, ssim
+from unjpeg.data.jpeg import jpeg_roundtrip_uint8
+from unjpeg.losses.metrics import psnr, psnr_b, ssim
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import check_classic5  # noqa: E402

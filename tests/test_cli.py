@@ -1,12 +1,12 @@
 import subprocess
 import sys
 
-from gan.cli import COMMANDS, chosen_command, main
+from unjpeg.cli import COMMANDS, chosen_command, main
 
 
 def test_help_lists_every_command_quickly():
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from gan.cli import main; sys.exit(main(['--help']))"],
+        [sys.executable, "-c", "import sys; from unjpeg.cli import main; sys.exit(main(['--help']))"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan import compare as compare_module
-from gan.cli import main
-from gan.report import FIGURES
+from unjpeg import compare as compare_module
+from unjpeg.cli import main
+from unjpeg.report import FIGURES
 
 METRICS = ("psnr", "psnr_y", "ssim", "psnr_b", "lpips")
 SHARPNESS = {"laplacian_var_ratio", "gradient_ratio", "hf_energy_ratio", "blur_effect"}
@@ -43,7 +43,7 @@ def images(tmp_path_factory) -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     """A width-8 s2dnet whose zero-initialised output conv gets small random weights, so it differs from
     its input (an untrained s2dnet is exactly the identity)."""
-    from baselines.models import build_model
+    from unjpeg.baselines.models import build_model
 
     model = build_model("s2dnet", width=8)
     layer = model.get_layer("conv_out")

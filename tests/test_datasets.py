@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.datasets import (
+from unjpeg.data.datasets import (
     cifar_sets,
     folder_sets,
     load_cifar10,

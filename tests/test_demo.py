@@ -1,6 +1,6 @@
 import json
 
-from gan.cli import main
+from unjpeg.cli import main
 
 
 def test_demo_runs_offline_on_the_bundled_samples(tmp_path, capsys):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from gan.discriminator import build_patch_discriminator
+from unjpeg.gan.discriminator import build_patch_discriminator
 
 
 @pytest.mark.parametrize(

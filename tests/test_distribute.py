@@ -1,4 +1,4 @@
-"""gan.distribute.make_strategy on a machine without GPU: the CPU, whole or split into logical devices."""
+"""unjpeg.gan.distribute.make_strategy on a machine without GPU: the CPU, whole or split into logical devices."""
 
 import json
 import subprocess
@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from gan.distribute import make_strategy
+from unjpeg.gan.distribute import make_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SPLIT_SCRIPT = """
 import json
-from gan.distribute import make_strategy
+from unjpeg.gan.distribute import make_strategy
 strategy = make_strategy(2)
 print("RESULT" + json.dumps({"replicas": strategy.num_replicas_in_sync,
                              "devices": list(strategy.extended.worker_devices)}))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from baselines.models import build_model
-from gan import export
-from gan.cli import main
-from gan.sources import load_restorer
+from unjpeg.baselines.models import build_model
+from unjpeg import export
+from unjpeg.cli import main
+from unjpeg.sources import load_restorer
 from tests.helpers import randomised
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def test_round_trip_parity(exported, image_format):
 @pytest.mark.parametrize("image_format", ["savedmodel", "tflite", "onnx"])
 def test_fixed_size_model_keeps_its_size(tmp_path, image_format):
     skip_without_onnx(image_format)
-    autoencoder = pytest.importorskip("baselines.autoencoder")
+    autoencoder = pytest.importorskip("unjpeg.baselines.autoencoder")
     model = randomised(autoencoder.build_autoencoder_fc(width=4))
     path = tmp_path / FORMATS[image_format]
     assert export.export_checked(model, image_format, path) < 1e-4
@@ -116,13 +116,13 @@ def test_mismatch_fails_with_the_difference(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-TRAINING = ("baselines.train", "baselines.models", "gan.model", "gan.train_gan")
+TRAINING = ("unjpeg.baselines.train", "unjpeg.baselines.models", "unjpeg.gan.model", "unjpeg.gan.train_gan")
 # `import tensorflow` itself imports keras when Keras 3 is installed (tensorflow/__init__.py eagerly loads
 # keras.src.optimizers for SavedModel registrations), so only ONNX can also be checked for keras.
 FORBIDDEN = {"onnx": (*TRAINING, "keras", "tensorflow"), "savedmodel": TRAINING}
 CHECK = """
 import json, sys
-from gan.cli import main
+from unjpeg.cli import main
 code = main(["restore", sys.argv[1], "-o", sys.argv[2], "--model", sys.argv[3]])
 print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if m in %r)}))
 """

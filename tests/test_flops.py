@@ -1,6 +1,6 @@
 import keras
 
-from baselines.flops import describe, flops_per_pixel
+from unjpeg.baselines.flops import describe, flops_per_pixel
 
 
 def test_flops_of_a_single_convolution_match_hand_count():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.images import ImageError, list_images, load_image, read_image, save_image, to_uint8
+from unjpeg.data.images import ImageError, list_images, load_image, read_image, save_image, to_uint8
 
 
 def test_rgb_png_loads_as_float_in_unit_range(tmp_path):

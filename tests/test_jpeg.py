@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data.jpeg import jpeg_roundtrip, jpeg_roundtrip_tf, jpeg_roundtrip_uint8, parse_quality
+from unjpeg.data.jpeg import jpeg_roundtrip, jpeg_roundtrip_tf, jpeg_roundtrip_uint8, parse_quality
 
 
 def smooth_image(height=64, width=80, channels=3):

@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-from baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
+from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 
 
 def test_pad_reflects_bottom_right_to_a_multiple_and_crop_undoes_it():

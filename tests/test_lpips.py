@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from losses import lpips as lpips_module
-from losses.lpips import LPIPS, find_weights
+from unjpeg.losses import lpips as lpips_module
+from unjpeg.losses.lpips import LPIPS, find_weights
 
 DATA = Path(__file__).parent / "data" / "lpips"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from losses.metrics import (
+from unjpeg.losses.metrics import (
     _gaussian_valid,
     blocking_effect_factor,
     psnr,

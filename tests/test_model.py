@@ -10,10 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from baselines.models import build_model
-from gan.discriminator import build_patch_discriminator
-from gan.model import TRAIN_KEYS, GanMonitor, JpegGAN, LossWeights, checkpoint_manager, export_generator
-from losses.lpips import LPIPS
+from unjpeg.baselines.models import build_model
+from unjpeg.gan.discriminator import build_patch_discriminator
+from unjpeg.gan.model import (
+    TRAIN_KEYS,
+    GanMonitor,
+    JpegGAN,
+    LossWeights,
+    checkpoint_manager,
+    export_generator,
+)
+from unjpeg.losses.lpips import LPIPS
 
 ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(0)
@@ -149,7 +156,7 @@ mirrored.discriminator.set_weights(single.discriminator.get_weights())
 before = single.generator.get_weights() + single.discriminator.get_weights()
 out = {"replicas": strategy.num_replicas_in_sync}
 import tempfile
-from gan.model import GanMonitor, checkpoint_manager
+from unjpeg.gan.model import GanMonitor, checkpoint_manager
 for name, gan in (("single", single), ("mirrored", mirrored)):
     # One validation image for two replicas: the monitor must still score it (and checkpoint).
     folder = tempfile.mkdtemp()

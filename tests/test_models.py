@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from baselines.models import MODELS, build_model
+from unjpeg.baselines.models import MODELS, build_model
 
 
 def test_every_model_builds_tiny_and_keeps_its_name():

@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from data.options import add_data_options, data_config
+from unjpeg.data.options import add_data_options, data_config
 
 
 def parse(*words):

@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 
-from data.datasets import ImageSet
-from data.jpeg import jpeg_roundtrip_uint8
-from data.patches import PatchConfig, area_weights, pair_stream, patch_dataset, sample_pair, validation_pairs
+from unjpeg.data.datasets import ImageSet
+from unjpeg.data.jpeg import jpeg_roundtrip_uint8
+from unjpeg.data.patches import (
+    PatchConfig,
+    area_weights,
+    pair_stream,
+    patch_dataset,
+    sample_pair,
+    validation_pairs,
+)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from gan.report import best_rows, format_table, html_report, markdown_report, plot_crops, quality_tables
+from unjpeg.report import best_rows, format_table, html_report, markdown_report, plot_crops, quality_tables
 
 
 def row(model, quality, psnr, lpips, lap, blur):

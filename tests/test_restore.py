@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from gan.cli import main
+from unjpeg.cli import main
 from tests.helpers import saved_tiny_s2dnet
 
 TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test images are really tiled

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from baselines import runs
+from unjpeg.baselines import runs
 
 
 @dataclass(frozen=True)

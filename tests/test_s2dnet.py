@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from baselines.s2dnet import build_s2dnet
+from unjpeg.baselines.s2dnet import build_s2dnet
 
 
 @pytest.mark.parametrize(("height", "width"), [(40, 56), (37, 50), (8, 8)])

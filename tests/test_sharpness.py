@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from losses.sharpness import (
+from unjpeg.losses.sharpness import (
     blur_effect,
     high_frequency_energy,
     laplacian_variance,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.models import build_model
+from unjpeg.baselines.models import build_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import ship_model  # noqa: E402

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from data.images import load_image
-from data.jpeg import jpeg_roundtrip
-from gan.demo import SAMPLES
-from gan.sources import load_restorer
-from gan.tiling import restore_image
-from losses.metrics import psnr
+from unjpeg.data.images import load_image
+from unjpeg.data.jpeg import jpeg_roundtrip
+from unjpeg.demo import SAMPLES
+from unjpeg.sources import load_restorer
+from unjpeg.tiling import restore_image
+from unjpeg.losses.metrics import psnr
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from baselines.models import build_model
-from gan import sources
-from gan.export import export_model
-from gan.sources import SourceError, load_restorer
+from unjpeg.baselines.models import build_model
+from unjpeg import sources
+from unjpeg.export import export_model
+from unjpeg.sources import SourceError, load_restorer
 from tests.helpers import randomised
 
 IMAGES = np.random.default_rng(0).random((2, 40, 48, 3), dtype=np.float32)

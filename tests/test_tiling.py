@@ -4,7 +4,7 @@ self-ensemble keeps the JPEG grid and commutes with rotations and mirror images.
 import numpy as np
 import pytest
 
-from gan.tiling import restore_image
+from unjpeg.tiling import restore_image
 
 
 def box_blur(batch: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan.cli import main
+from unjpeg.cli import main
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
 
 
 def test_init_grows_s2dnet_into_the_same_function():
-    from baselines.s2dnet import build_s2dnet
-    from baselines.train import init_weights
+    from unjpeg.baselines.s2dnet import build_s2dnet
+    from unjpeg.baselines.train import init_weights
     from tests.helpers import random_images, randomised
 
     small = randomised(build_s2dnet(width=8, num_blocks=1))
@@ -118,8 +118,8 @@ def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
 
 
 def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monkeypatch):
-    import baselines.train
-    from data.datasets import split_by_image, training_sets
+    import unjpeg.baselines.train
+    from unjpeg.data.datasets import split_by_image, training_sets
 
     paths = sorted(photos.iterdir())
     other = next(
@@ -132,7 +132,7 @@ def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monk
         validation.append(val_set.names)
         return train_set, val_set
 
-    monkeypatch.setattr(baselines.train, "training_sets", recording_sets)
+    monkeypatch.setattr(unjpeg.baselines.train, "training_sets", recording_sets)
     runs = {"base": [], "seed": ["--seed", str(other)], "split": ["--split-seed", str(other)]}
     for name, extra in runs.items():
         assert main(train_args(photos, tmp_path / name, "--steps", "1", *extra)) == 0

@@ -10,12 +10,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-import data.patches
-from baselines import models, runs
-from data.jpeg import DEFAULT_QUALITY_RANGE
-from gan import cli
-from gan.model import LossWeights, checkpoint_manager
-from gan.train_gan import GanConfig, build_gan, load_init_generator
+import unjpeg.data.patches
+from unjpeg.baselines import models, runs
+from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
+from unjpeg import cli
+from unjpeg.gan.model import LossWeights, checkpoint_manager
+from unjpeg.gan.train_gan import GanConfig, build_gan, load_init_generator
 
 SMALL = ["--patch", "32", "--batch", "2", "--checkpoint-every", "2"]
 PROBE = np.random.default_rng(1).random((2, 40, 48, 3), dtype=np.float32)
@@ -179,7 +179,7 @@ def test_cli_needs_init_for_a_new_run(l2_run, capsys):
 
 
 def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run, monkeypatch, capsys):
-    original = data.patches.patch_dataset
+    original = unjpeg.data.patches.patch_dataset
 
     def poisoned_after_two_batches(*args, **kwargs):
         def poison(index, batch):
@@ -188,7 +188,7 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
 
         return original(*args, **kwargs).enumerate().map(poison)
 
-    monkeypatch.setattr(data.patches, "patch_dataset", poisoned_after_two_batches)
+    monkeypatch.setattr(unjpeg.data.patches, "patch_dataset", poisoned_after_two_batches)
     monkeypatch.setenv("UNJPEG_QUIET", "1")
     out = l2_run / "gan_nan"
     argv = [
@@ -210,7 +210,7 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
 
 
 def test_a_new_run_keeps_the_split_seed_of_its_l2_run(l2_run, tmp_path):
-    from gan.train_gan import config_from_args
+    from unjpeg.gan.train_gan import config_from_args
 
     init = tmp_path / "l2"
     shutil.copytree(l2_run / "l2", init)

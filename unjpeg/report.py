@@ -216,7 +216,7 @@ def _styles(models: list[str]) -> dict[str, dict]:
 def plot_crops(crops: list[dict], path: Path) -> None:
     """Rows of crops (JPEG | each model | original), each enlarged ×3 with nearest neighbour and labelled
     with its PSNR against the original crop. `crops` are gan.compare's dicts with uint8 `panels`."""
-    from losses.metrics import psnr
+    from unjpeg.losses.metrics import psnr
 
     columns = list(crops[0]["panels"])
     figure = _figure(2.9 * len(columns), 3.2 * len(crops) + 0.2)

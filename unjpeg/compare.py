@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan.report import JSON_NAME, OUTPUTS, SHARPNESS_KEYS, format_table, write_report
+from unjpeg.report import JSON_NAME, OUTPUTS, SHARPNESS_KEYS, format_table, write_report
 
 __all__ = ["compare", "format_table", "add_arguments", "run"]
 
@@ -52,7 +52,7 @@ def compare(
     any image is restored; errors are ValueError / FileNotFoundError with a one-line message. Unreadable
     images are skipped and listed. Returns the dict written to `out/metrics.json`.
     """
-    from data.images import list_images
+    from unjpeg.data.images import list_images
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
@@ -108,8 +108,8 @@ def compare(
 
 
 def _load(name: str, source: str):
-    """gan.sources.load_restorer with any failure turned into a one-line SourceError naming the model."""
-    from gan.sources import SourceError, load_restorer
+    """sources.load_restorer with any failure turned into a one-line SourceError naming the model."""
+    from unjpeg.sources import SourceError, load_restorer
 
     try:
         return load_restorer(source)
@@ -119,16 +119,16 @@ def _load(name: str, source: str):
 
 
 def _load_lpips():
-    from losses.lpips import LPIPS
+    from unjpeg.losses.lpips import LPIPS
 
     return LPIPS(net="alex")  # default value_range (-1, 1): inputs are scaled below, as the reference
 
 
 def _read(path: Path) -> tuple[np.ndarray | None, str]:
     """(H, W, C) uint8 original, or (None, reason) for an unreadable or too small image."""
-    from data.images import ImageError, read_image
-    from losses.lpips import MIN_SIDE
-    from losses.metrics import to_uint8
+    from unjpeg.data.images import ImageError, read_image
+    from unjpeg.losses.lpips import MIN_SIDE
+    from unjpeg.losses.metrics import to_uint8
 
     try:
         image = to_uint8(read_image(path).pixels)
@@ -144,9 +144,9 @@ def _restore_all(original, quality, restorers, tiling, bar, lpips, per_image, na
 
     `tiling`: keyword arguments of gan.tiling.restore_image (tile, overlap, self_ensemble).
     """
-    from data.jpeg import jpeg_roundtrip_uint8
-    from gan.tiling import restore_image
-    from losses.metrics import to_uint8
+    from unjpeg.data.jpeg import jpeg_roundtrip_uint8
+    from unjpeg.tiling import restore_image
+    from unjpeg.losses.metrics import to_uint8
 
     jpeg = jpeg_roundtrip_uint8(original, quality)
     outputs = {JPEG_ROW: jpeg}
@@ -162,8 +162,8 @@ def _restore_all(original, quality, restorers, tiling, bar, lpips, per_image, na
 
 def _score(original: np.ndarray, restored: np.ndarray, lpips) -> dict:
     """Scores of one (H, W, C) uint8 image against its original (H, W, C) uint8."""
-    from losses.metrics import psnr, psnr_b, psnr_y, ssim
-    from losses.sharpness import sharpness_report
+    from unjpeg.losses.metrics import psnr, psnr_b, psnr_y, ssim
+    from unjpeg.losses.sharpness import sharpness_report
 
     def signed(image):  # (1, H, W, C) float32 in [-1, 1]
         return image[None].astype(np.float32) / 127.5 - 1.0

@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
     """Restore every input; returns 0 if all were written, 1 if any failed, 2 if nothing could start."""
     from tqdm import tqdm
 
-    from data.images import ImageError
-    from gan.sources import load_restorer
+    from unjpeg.data.images import ImageError
+    from unjpeg.sources import load_restorer
 
     if not 1 <= args.jpeg_quality <= 100:
         raise RestoreError(f"--jpeg-quality must be in [1, 100], got {args.jpeg_quality}")
@@ -124,7 +124,7 @@ def check_writable(out: Path) -> None:
 
 def plan(inputs: list[str], out: Path, suffix: str, force: bool) -> tuple[list[Job], list[str]]:
     """Pair each input image with its output path; refusals come back as one-line messages."""
-    from data.images import list_images
+    from unjpeg.data.images import list_images
 
     found: dict[Path, Job] = {}  # by resolved input path, so a file named twice is restored once
     errors = []
@@ -162,8 +162,8 @@ def plan(inputs: list[str], out: Path, suffix: str, force: bool) -> tuple[list[J
 
 def restore_file(restorer, job: Job, args: argparse.Namespace) -> None:
     """Read, check, restore and write one image (see the module docstring for what is kept)."""
-    from data.images import read_image, to_pil
-    from gan.tiling import restore_image
+    from unjpeg.data.images import read_image, to_pil
+    from unjpeg.tiling import restore_image
 
     image = read_image(job.source, keep_alpha=True)
     refuse_unsupported(job.source, image.bit_depth)

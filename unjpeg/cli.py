@@ -15,12 +15,12 @@ log = logging.getLogger("unjpeg")
 
 # Each module has add_arguments(parser) and run(args), and imports TensorFlow only inside run.
 COMMANDS = {
-    "train": ("baselines.train", "train a baseline generator with L2 loss"),
-    "train-gan": ("gan.train_gan", "fine-tune with L2 + LPIPS + adversarial loss"),
-    "compare": ("gan.compare", "score models against plain JPEG; write a report"),
-    "restore": ("gan.restore", "restore photos at full resolution"),
-    "export": ("gan.export", "export a generator (keras, savedmodel, tflite, onnx)"),
-    "demo": ("gan.demo", "compare jpeg, shipped:l2 and shipped:gan on bundled photos"),
+    "train": ("unjpeg.baselines.train", "train a baseline generator with L2 loss"),
+    "train-gan": ("unjpeg.gan.train_gan", "fine-tune with L2 + LPIPS + adversarial loss"),
+    "compare": ("unjpeg.compare", "score models against plain JPEG; write a report"),
+    "restore": ("unjpeg.restore", "restore photos at full resolution"),
+    "export": ("unjpeg.export", "export a generator (keras, savedmodel, tflite, onnx)"),
+    "demo": ("unjpeg.demo", "compare jpeg, shipped:l2 and shipped:gan on bundled photos"),
 }
 
 

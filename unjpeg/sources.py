@@ -1,7 +1,7 @@
 """Resolve a model SOURCE into a restore function, for `unjpeg compare` and `unjpeg restore`.
 
 A SOURCE is one of:
-- `shipped:NAME`: a generator shipped in `gan/shipped/NAME.keras` (`shipped:l2`, `shipped:gan`);
+- `shipped:NAME`: a generator shipped in `unjpeg/shipped/NAME.keras` (`shipped:l2`, `shipped:gan`);
 - a run folder (holds `config.json`): its `generator.keras`;
 - a `.keras` file;
 - a SavedModel folder (holds `saved_model.pb`), run through TensorFlow without the training code;
@@ -79,7 +79,7 @@ def load_keras_generator(path: Path):
     """Load a generator saved as .keras; custom layers are registered by importing baselines.models."""
     import keras
 
-    import baselines.models  # noqa: F401 - imports every builder, which registers the custom layers
+    import unjpeg.baselines.models  # noqa: F401 - imports every builder, which registers the custom layers
 
     try:
         model = keras.models.load_model(path, compile=False)

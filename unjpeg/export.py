@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gan.sources import keras_path, load_keras_generator
+    from unjpeg.sources import keras_path, load_keras_generator
 
     target = Path(args.out)
     suffix = SUFFIXES[args.format]
@@ -106,7 +106,7 @@ def export_model(model, export_format: str, path: Path) -> None:
 
 def parity(model, path: Path) -> float:
     """Max abs difference between `model` and its export at `path`, on fixed random non-square images."""
-    from gan.sources import load_restorer
+    from unjpeg.sources import load_restorer
 
     restorer = load_restorer(str(path))
     fixed = input_size(model)

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gan.compare import compare, format_table
+    from unjpeg.compare import compare, format_table
 
     metrics = compare(MODELS, SAMPLES, QUALITIES, Path(args.out), force=args.force)
     sys.stdout.write(format_table(metrics) + f"\nreport: {Path(args.out).resolve() / 'index.html'}\n")
