@@ -9,7 +9,6 @@ shape. Outputs are linear (not clipped or squashed) during training; clip to [0,
 """
 
 import keras
-
 from unjpeg.baselines.layers import CropLike, PadToMultiple
 
 CIFAR_SIZE = 32  # CIFAR-10 images are 32×32×3; the Dense decoder of autoencoder-fc is sized for them.

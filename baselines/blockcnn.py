@@ -27,7 +27,6 @@ Equality holds in inference mode; in training mode batch norm uses the statistic
 
 import keras
 import numpy as np
-
 from unjpeg.baselines.layers import CropLike, PadToMultiple
 
 BLOCK = 8  # JPEG's DCT block size.

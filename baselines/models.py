@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-
 from unjpeg.baselines.autoencoder import build_autoencoder, build_autoencoder_fc
 from unjpeg.baselines.blockcnn import build_blockcnn
 from unjpeg.baselines.s2dnet import build_s2dnet

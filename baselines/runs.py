@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from unjpeg.data.images import to_uint8
 
 

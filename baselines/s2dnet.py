@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import keras
 from keras import layers
-
 from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 
 GRID = 8  # JPEG block size: the input is padded to this grid whatever the fold.

@@ -12,7 +12,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-
 from unjpeg.baselines import runs
 from unjpeg.baselines.models import MODELS, build_model
 from unjpeg.data.datasets import training_sets

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from unjpeg.data.images import ImageError, list_images, read_image, to_uint8
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ import io
 
 import numpy as np
 from PIL import Image
-
 from unjpeg.data.images import to_uint8
 
 # Quality range used for quality-blind training, as in FBCNN (Jiang et al., ICCV 2021) and the data README.

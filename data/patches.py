@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-
 from unjpeg.data.datasets import ImageSet
 from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE, jpeg_roundtrip_uint8
 

@@ -28,7 +28,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-
 from unjpeg.baselines import runs
 from unjpeg.baselines.models import build_model
 from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES

@@ -143,7 +143,6 @@ def load_init_generator(init: str | Path, model: str):
     error if the init run trained another model than `model`.
     """
     import keras
-
     from unjpeg.baselines import runs
     from unjpeg.baselines.models import build_model
     from unjpeg.gan.model import dtype_policy
@@ -171,7 +170,6 @@ def build_gan(config: GanConfig, init_weights: list | None = None):
     initialisation, e.g. before restoring a checkpoint); call under a strategy scope, and under the
     mixed_float16 policy for mixed precision."""
     import keras
-
     from unjpeg.baselines.models import build_model
     from unjpeg.gan.discriminator import build_patch_discriminator
     from unjpeg.gan.model import JpegGAN, LossWeights
@@ -200,7 +198,6 @@ def build_gan(config: GanConfig, init_weights: list | None = None):
 def train_gan(config: GanConfig, resume: bool = False, force: bool = False) -> Path:
     """Fine-tune `config.init`'s generator; returns the run folder holding generator.keras (EMA)."""
     import keras
-
     from unjpeg.baselines import runs
     from unjpeg.data.datasets import training_sets
     from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs

@@ -14,7 +14,6 @@ plain Python float.
 import math
 
 import numpy as np
-
 from unjpeg.data import images
 
 # ITU-R BT.601 studio-swing luma, as MATLAB's rgb2ycbcr and KAIR's `rgb2ycbcr(img, only_y=True)`:

@@ -7,7 +7,6 @@ Arithmetic is float64 numpy (no scipy). Images should be at least 3x3 (`blur_eff
 """
 
 import numpy as np
-
 from unjpeg.losses.metrics import BT601_Y_COEFFS, BT601_Y_OFFSET
 
 # Sobel derivative and smoothing taps. skimage's `sobel(axis=...)` uses [1, 2, 1] / 4 for smoothing; `tenengrad`

@@ -44,7 +44,6 @@ def bench_net(net: str, batches: list[int], seconds: float) -> list[dict]:
         sys.path.insert(0, str(ROOT))
     import numpy as np
     import tensorflow as tf
-
     from unjpeg.losses.lpips import LPIPS
 
     model = LPIPS(net)

@@ -91,8 +91,8 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
     """Restore `image` through `gan.restore.restore_file` (JPEG decode, tiles, PNG encode) `repeats` times
     after a warm-up, read peak RSS, then measure the compute rate: {"inference": ..., "compute": ...}."""
     from PIL import Image
-
     from unjpeg.baselines.flops import flops_per_pixel
+
     from unjpeg.restore import Job, restore_file
     from unjpeg.sources import Restorer, keras_restorer, load_restorer
 

@@ -40,7 +40,6 @@ def l2_and_gan_seconds(
     """Unrounded seconds per 100 steps of L2 training and of GAN fine-tuning of generator `name`."""
     import numpy as np
     import tensorflow as tf
-
     from unjpeg.baselines.train import TrainConfig, compiled_model
     from unjpeg.gan.train_gan import GanConfig, build_gan
 

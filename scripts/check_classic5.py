@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from unjpeg.data.jpeg import jpeg_roundtrip_uint8
 from unjpeg.losses.metrics import psnr, psnr_b, ssim
 

@@ -12,7 +12,6 @@ import json
 import sys
 
 import numpy as np
-
 from unjpeg.data.images import list_images, load_image, to_uint8
 from unjpeg.data.jpeg import jpeg_roundtrip_tf, jpeg_roundtrip_uint8
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from unjpeg.baselines import runs
 from unjpeg.baselines.flops import describe
+
 from unjpeg.sources import SHIPPED_DIR, load_keras_generator
 
 

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES, bce, hinge, ragan
 
 LOG3 = math.log(3.0)

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 from unjpeg.baselines.autoencoder import build_autoencoder, build_autoencoder_fc, check_input_size
+
 from tests.helpers import assert_trainable, random_images
 
 WIDTH = 4

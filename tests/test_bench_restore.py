@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.baselines.flops import flops_per_pixel
 from unjpeg.baselines.models import build_model
+
 from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from unjpeg.baselines.models import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from unjpeg.baselines.models import build_model
+
 from tests.helpers import saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 from unjpeg.baselines.blockcnn import build_blockcnn, restore_blockwise
+
 from tests.helpers import assert_trainable, random_images
 
 WIDTH = 4

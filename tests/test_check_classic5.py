@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.data.jpeg import jpeg_roundtrip_uint8
 from unjpeg.losses.metrics import psnr, psnr_b, ssim
 

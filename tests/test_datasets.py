@@ -3,7 +3,6 @@ import pickle
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.data.datasets import (
     cifar_sets,
     folder_sets,

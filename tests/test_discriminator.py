@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-
 from unjpeg.gan.discriminator import build_patch_discriminator
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-
 from unjpeg.gan.distribute import make_strategy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.baselines.models import build_model
+
+from tests.helpers import randomised
 from unjpeg import export
 from unjpeg.cli import main
 from unjpeg.sources import load_restorer
-from tests.helpers import randomised
 
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = {"keras": "g.keras", "savedmodel": "g_savedmodel", "tflite": "g.tflite", "onnx": "g.onnx"}

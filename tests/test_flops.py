@@ -1,5 +1,4 @@
 import keras
-
 from unjpeg.baselines.flops import describe, flops_per_pixel
 
 

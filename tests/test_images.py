@@ -4,7 +4,6 @@ import logging
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.data.images import ImageError, list_images, load_image, read_image, save_image, to_uint8
 
 

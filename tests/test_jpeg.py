@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from unjpeg.data.jpeg import jpeg_roundtrip, jpeg_roundtrip_tf, jpeg_roundtrip_uint8, parse_quality
 
 

@@ -1,6 +1,5 @@
 import keras
 import numpy as np
-
 from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-
 from unjpeg.losses import lpips as lpips_module
 from unjpeg.losses.lpips import LPIPS, find_weights
 

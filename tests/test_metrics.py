@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.losses.metrics import (
     _gaussian_valid,
     blocking_effect_factor,

@@ -9,7 +9,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from unjpeg.baselines.models import build_model
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.model import (

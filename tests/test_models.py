@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from unjpeg.baselines.models import MODELS, build_model
 
 

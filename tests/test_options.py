@@ -1,7 +1,6 @@
 import argparse
 
 import pytest
-
 from unjpeg.data.options import add_data_options, data_config
 
 

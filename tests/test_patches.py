@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from unjpeg.data.datasets import ImageSet
 from unjpeg.data.jpeg import jpeg_roundtrip_uint8
 from unjpeg.data.patches import (

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from unjpeg.cli import main
 from tests.helpers import saved_tiny_s2dnet
+from unjpeg.cli import main
 
 TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test images are really tiled
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.baselines import runs
 
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from unjpeg.baselines.s2dnet import build_s2dnet
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from unjpeg.losses.sharpness import (
     blur_effect,
     high_frequency_energy,

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-
 from unjpeg.data.images import load_image
 from unjpeg.data.jpeg import jpeg_roundtrip
+from unjpeg.losses.metrics import psnr
+
 from unjpeg.demo import SAMPLES
 from unjpeg.sources import load_restorer
 from unjpeg.tiling import restore_image
-from unjpeg.losses.metrics import psnr
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
 from unjpeg.baselines.models import build_model
+
+from tests.helpers import randomised
 from unjpeg import sources
 from unjpeg.export import export_model
 from unjpeg.sources import SourceError, load_restorer
-from tests.helpers import randomised
 
 IMAGES = np.random.default_rng(0).random((2, 40, 48, 3), dtype=np.float32)
 

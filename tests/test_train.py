@@ -79,6 +79,7 @@ def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
 def test_init_grows_s2dnet_into_the_same_function():
     from unjpeg.baselines.s2dnet import build_s2dnet
     from unjpeg.baselines.train import init_weights
+
     from tests.helpers import random_images, randomised
 
     small = randomised(build_s2dnet(width=8, num_blocks=1))

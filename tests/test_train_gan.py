@@ -8,14 +8,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
-
 import unjpeg.data.patches
+from PIL import Image
 from unjpeg.baselines import models, runs
 from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
-from unjpeg import cli
 from unjpeg.gan.model import LossWeights, checkpoint_manager
 from unjpeg.gan.train_gan import GanConfig, build_gan, load_init_generator
+
+from unjpeg import cli
 
 SMALL = ["--patch", "32", "--batch", "2", "--checkpoint-every", "2"]
 PROBE = np.random.default_rng(1).random((2, 40, 48, 3), dtype=np.float32)

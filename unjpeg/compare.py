@@ -145,8 +145,8 @@ def _restore_all(original, quality, restorers, tiling, bar, lpips, per_image, na
     `tiling`: keyword arguments of gan.tiling.restore_image (tile, overlap, self_ensemble).
     """
     from unjpeg.data.jpeg import jpeg_roundtrip_uint8
-    from unjpeg.tiling import restore_image
     from unjpeg.losses.metrics import to_uint8
+    from unjpeg.tiling import restore_image
 
     jpeg = jpeg_roundtrip_uint8(original, quality)
     outputs = {JPEG_ROW: jpeg}
