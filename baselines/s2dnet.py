@@ -11,6 +11,10 @@ Choices measured on this project's training data (300 steps, patch 96, batch 16,
 - input centred to [-0.5, 0.5], LeakyReLU(0.2) and residual branches scaled by 0.2 (EDSR, Lim et al.
   2017, uses 0.1): with plain ReLU and unscaled branches, Adam at 5e-4 collapsed to the identity;
 - the output convolution starts at zero, so training starts from the JPEG itself.
+
+Under a mixed policy (`mixed_bfloat16`, `mixed_float16`) the pad, the output convolution, the unfold, the
+residual add and the crop stay float32 (`FLOAT32`), so the JPEG reaches the output unrounded and only the
+correction is computed at low precision; the same layers that `precision.keeps_float32` finds.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, Space
 GRID = 8  # JPEG block size: the input is padded to this grid whatever the fold.
 RESIDUAL_SCALE = 0.2
 NEGATIVE_SLOPE = 0.2
+FLOAT32 = "float32"  # dtype of the layers the output is built from, whatever the global policy
 
 
 def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels: int = 3) -> keras.Model:
@@ -37,7 +42,7 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     if GRID % fold:
         raise ValueError(f"fold must divide the 8-px JPEG grid (1, 2, 4 or 8), got {fold}")
     degraded = keras.Input((None, None, channels), name="degraded")
-    padded = PadToMultiple(GRID, name="pad_to_grid")(degraded)
+    padded = PadToMultiple(GRID, name="pad_to_grid", dtype=FLOAT32)(degraded)
     centred = layers.Rescaling(1.0, offset=-0.5, name="centre")(padded)
     features = layers.Conv2D(width, 3, padding="same", name="conv_in")(
         SpaceToDepth(fold, name="fold")(centred)
@@ -50,8 +55,9 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
         features = layers.Add(name=f"block{i}_add")([features, residual])
     features = layers.LeakyReLU(NEGATIVE_SLOPE, name="act_out")(features)
     correction = layers.Conv2D(
-        channels * fold * fold, 3, padding="same", kernel_initializer="zeros", name="conv_out"
+        channels * fold * fold, 3, padding="same", kernel_initializer="zeros", name="conv_out", dtype=FLOAT32
     )(features)
-    restored = layers.Add(name="residual")([padded, DepthToSpace(fold, name="unfold")(correction)])
-    restored = CropLike(name="crop")(restored, degraded)
+    correction = DepthToSpace(fold, name="unfold", dtype=FLOAT32)(correction)
+    restored = layers.Add(name="residual", dtype=FLOAT32)([padded, correction])
+    restored = CropLike(name="crop", dtype=FLOAT32)(restored, degraded)
     return keras.Model(degraded, restored, name="s2dnet")
