@@ -1,13 +1,19 @@
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 from unjpeg.data.datasets import ImageSet
-from unjpeg.data.jpeg import jpeg_roundtrip_uint8
+from unjpeg.data.degradations import ijg_tables
+from unjpeg.data.jpeg import REAL_QUALITY_RANGE, decode_jpeg, denormalise_tables, jpeg_roundtrip_uint8
 from unjpeg.data.patches import (
     PatchConfig,
     area_weights,
     pair_stream,
     patch_dataset,
+    sample_example,
     sample_pair,
+    tables_of,
     validation_pairs,
 )
 
@@ -97,3 +103,70 @@ def test_validation_pairs_are_fixed_and_grid_sized(photos):
     degraded, clean = pairs[10]
     assert degraded.shape == clean.shape == (2, 80, 80, 3)
     assert np.abs(pairs[10][0] - clean).mean() > np.abs(pairs[30][0] - clean).mean()
+
+
+REAL = PatchConfig(patch=32, quality=REAL_QUALITY_RANGE, degradation="real", gray_fraction=0.2)
+
+
+def test_real_stream_with_tables_has_shapes_and_repeats_under_a_seed(photos):
+    stream, again = pair_stream(photos, REAL, seed=3, with_tables=True), pair_stream(photos, REAL, 3, True)
+    for _ in range(6):
+        (degraded, tables), clean = next(stream)
+        (degraded2, tables2), clean2 = next(again)
+        assert degraded.shape == clean.shape == (32, 32, 3) and tables.shape == (128,)
+        assert degraded.dtype == tables.dtype == np.float32 and 0 <= tables.min() and tables.max() <= 1
+        for a, b in ((degraded, degraded2), (tables, tables2), (clean, clean2)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_patch_is_a_crop_of_its_own_jpeg_and_its_tables_are_that_file_s(photos):
+    rng, weights = np.random.default_rng(4), area_weights(photos)
+    for _ in range(12):
+        example = sample_example(photos, weights, REAL, rng)
+        decoded = decode_jpeg(example.jpeg)
+        top, left = example.offset
+        crop = decoded[top : top + 32, left : left + 32]
+        np.testing.assert_array_equal(np.repeat(crop, 3 // crop.shape[-1], axis=-1), example.degraded * 255)
+        pillow = Image.open(io.BytesIO(example.jpeg))
+        luma_slot = pillow.layer[0][3]
+        np.testing.assert_array_equal(
+            denormalise_tables(tables_of(example.jpeg))[0], pillow.quantization[luma_slot]
+        )
+
+
+def test_blind_fraction_drops_whole_tables(photos):
+    config = PatchConfig(patch=16, degradation="real", quality=REAL_QUALITY_RANGE, blind_fraction=0.5)
+    stream = pair_stream(photos, config, seed=0, with_tables=True)
+    tables = np.stack([next(stream)[0][1] for _ in range(80)])
+    blind = ~tables.any(axis=1)
+    assert 0.3 < blind.mean() < 0.7
+    assert (tables[~blind, :64] >= 0.125).all()  # a table that is there is never partly zero in luma
+    stream = pair_stream(photos, PatchConfig(patch=16, blind_fraction=0.0), seed=0, with_tables=True)
+    assert all(next(stream)[0][1].any() for _ in range(10))
+
+
+def test_classic_tables_are_the_pillow_ones_at_the_drawn_quality(photos):
+    config = PatchConfig(patch=16, quality=(30, 30), blind_fraction=0.0)
+    (_, tables), _ = next(pair_stream(photos, config, seed=0, with_tables=True))
+    np.testing.assert_array_equal(denormalise_tables(tables), ijg_tables(30))
+
+
+def test_dataset_with_tables_batches(photos):
+    dataset = patch_dataset(
+        photos, PatchConfig(patch=16, degradation="real"), batch=3, seed=0, with_tables=True
+    )
+    (degraded, tables), clean = next(iter(dataset))
+    assert degraded.shape == clean.shape == (3, 16, 16, 3) and tables.shape == (3, 128)
+
+
+def test_validation_pairs_carry_tables(photos):
+    pairs = validation_pairs(photos, (10, 90), size=48, subsampling="4:4:4", with_tables=True)
+    (degraded, tables), clean = pairs[90]
+    assert degraded.shape == clean.shape == (2, 48, 48, 3) and tables.shape == (2, 128)
+    np.testing.assert_array_equal(denormalise_tables(tables[0]), ijg_tables(90))
+    assert (pairs[10][0][1] > tables).all()
+
+
+def test_unknown_degradation_is_refused():
+    with pytest.raises(ValueError, match="degradation"):
+        PatchConfig(degradation="camera")
