@@ -16,19 +16,21 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple
+if TYPE_CHECKING:
+    import keras
+
+# Keras and TensorFlow are imported inside the functions that build layers, so choosing a precision
+# (and restoring with ONNX Runtime) never starts TensorFlow.
 
 log = logging.getLogger(__name__)
 
 CPUINFO = Path("/proc/cpuinfo")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # in order of preference for the reason string
 CHOICES = ("auto", "float32", "bfloat16")
+PRECISION_HELP = "compute precision: auto (bfloat16 where the CPU has AMX or AVX-512 BF16), float32, bfloat16"
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
-# fold (SpaceToDepth) is left out: its output only feeds the first convolution, which rounds it anyway.
-SHAPE_LAYERS = (PadToMultiple, CropLike, DepthToSpace)
-WEIGHTED_LAYERS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def gpu_available() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+FLOAT32 = Precision("float32", "float32", "asked for float32")
+
+
 def choose_precision(
     requested: str = "auto", *, gpu: bool = False, mixed_float16: bool = False, cpuinfo: str | None = None
 ) -> Precision:
@@ -107,6 +112,8 @@ def choose_precision(
 def dtype_policy(policy: str):
     """Build layers under the global Keras dtype policy `policy` ("float32", "mixed_bfloat16",
     "mixed_float16"), then restore the previous one."""
+    import keras
+
     saved = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
@@ -118,16 +125,24 @@ def dtype_policy(policy: str):
 def keeps_float32(model: keras.Model) -> set[str]:
     """Names of the layers of functional `model` that stay float32 under a mixed policy: shape layers,
     the last weighted layer (the output convolution) and every layer after it (the residual add)."""
+    import keras
+    from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple
+
+    # fold (SpaceToDepth) is left out: its output only feeds the first convolution, which rounds it anyway.
+    shape_layers = (PadToMultiple, CropLike, DepthToSpace)
+    weighted_layers = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
     layers = model.layers
-    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, WEIGHTED_LAYERS)]
+    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, weighted_layers)]
     tail = layers[weighted[-1] :] if weighted else []
-    shape = [layer for layer in layers if isinstance(layer, SHAPE_LAYERS)]
+    shape = [layer for layer in layers if isinstance(layer, shape_layers)]
     return {layer.name for layer in [*tail, *shape]}
 
 
 def with_precision(model: keras.Model, precision: Precision) -> keras.Model:
     """A copy of float32 functional `model` that computes under `precision.policy`, sharing none of its
     variables; variables stay float32 and the output is float32. float32 returns `model` itself."""
+    import keras
+
     if precision.policy == "float32":
         return model
     keep = keeps_float32(model)

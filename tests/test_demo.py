@@ -12,5 +12,7 @@ def test_demo_runs_offline_on_the_bundled_samples(tmp_path, capsys):
     assert {(row["model"], row["quality"]) for row in metrics["rows"]} == {
         (model, quality) for model in ("jpeg", "l2", "gan") for quality in (10, 30)
     }
+    assert set(metrics["precision"]) == {"l2", "gan"}  # the precision that ran and why, for each model
+    assert all(line.startswith("precision: ") for line in metrics["precision"].values())
     assert (out / "index.html").is_file()
     assert main(["demo", "--out", str(out)]) == 2  # an earlier report is kept without --force

@@ -237,3 +237,19 @@ def test_outdir_nested_in_or_above_the_input_folder(model, tmp_path, capsys):
     assert sorted(p.name for p in (folder / "restored").iterdir()) == ["a.png"]
     assert restore(model, folder, "-o", tmp_path / "photos") == 0  # OUTDIR above the input folder
     assert (tmp_path / "photos" / "a.png").is_file()
+
+
+def test_precision_is_chosen_and_named(model, tmp_path, caplog):
+    caplog.set_level("INFO", logger="unjpeg.sources")
+    photo().save(tmp_path / "a.png")
+    outputs = {}
+    for precision in ("float32", "bfloat16"):
+        out = tmp_path / precision
+        assert restore(model, tmp_path / "a.png", "-o", out, "--precision", precision) == 0
+        assert f"precision: {precision} (asked for {precision})" in caplog.text
+        with Image.open(out / "a.png") as restored:
+            outputs[precision] = np.asarray(restored, np.int16)
+    # bfloat16 rounds only the predicted correction: a few 8-bit levels at most on this random-weight net
+    assert np.abs(outputs["float32"] - outputs["bfloat16"]).max() <= 4
+    with pytest.raises(SystemExit):  # argparse refuses an unknown choice
+        restore(model, tmp_path / "a.png", "-o", tmp_path / "x", "--precision", "float64")

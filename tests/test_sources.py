@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from unjpeg.baselines import precision
 from unjpeg.baselines.models import build_model
 
 from tests.helpers import randomised
@@ -110,3 +111,29 @@ def test_strength_errors(models, tmp_path):
     tiny_generator(2, width=4).save(run / "generator_l2.keras")
     with pytest.raises(SourceError, match="same architecture"):
         load_restorer(str(run), strength=0.5)
+
+
+def test_bfloat16_keras_source_stays_close_to_float32(models, caplog):
+    caplog.set_level("INFO", logger="unjpeg.sources")
+    source = str(models["root"] / "gan.keras")
+    restorer = load_restorer(source, precision="bfloat16")
+    assert restorer.precision.policy == "mixed_bfloat16"
+    assert f"{source}: precision: bfloat16 (asked for bfloat16)" in caplog.text
+    deviation = np.abs(restorer(IMAGES) - expected(models["gan"])).max()
+    assert 0 < deviation < 0.02  # bfloat16 rounding of the correction only; the input passes unrounded
+
+
+def test_auto_precision_follows_the_cpu(models, monkeypatch):
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: "flags : sse2 avx2\n")
+    restorer = load_restorer(str(models["root"] / "gan.keras"), precision="auto")
+    assert restorer.precision.name == "float32" and "no bfloat16 units" in restorer.precision.reason
+
+
+def test_precision_of_exported_sources(models):
+    path = models["root"] / "p.tflite"
+    export_model(models["gan"], "tflite", path)
+    assert load_restorer(str(path), precision="auto").precision.name == "float32"
+    with pytest.raises(SourceError, match="bfloat16 needs a Keras generator"):
+        load_restorer(str(path), precision="bfloat16")
+    with pytest.raises(SourceError, match="--precision must be one of"):
+        load_restorer(str(path), precision="half")

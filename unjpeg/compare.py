@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
 from unjpeg.report import JSON_NAME, OUTPUTS, SHARPNESS_KEYS, format_table, write_report
 
 __all__ = ["compare", "format_table", "add_arguments", "run"]
@@ -43,6 +44,7 @@ def compare(
     progress: bool = True,
     force: bool = False,
     self_ensemble: bool = False,
+    precision: str = "float32",
 ) -> dict:
     """Score `models` ({name: SOURCE for gan.sources.load_restorer}) and plain JPEG on the images under `data`.
 
@@ -66,7 +68,7 @@ def compare(
             f"model name {bad[0]!r} is not allowed (names must be non-empty and not {JPEG_ROW!r})"
         )
     paths = list_images(data)
-    restorers = {name: _load(name, source) for name, source in models.items()}
+    restorers = {name: _load(name, source, precision) for name, source in models.items()}
     lpips = _load_lpips()
 
     root = Path(data)
@@ -100,6 +102,7 @@ def compare(
         "qualities": qualities,
         "models": {JPEG_ROW: "input (Pillow JPEG, 4:2:0 for colour)", **models},
         "self_ensemble": self_ensemble,
+        "precision": {name: restorer.precision.describe() for name, restorer in restorers.items()},
         "rows": [_row(row, q, per_image[row, q]) for q in qualities for row in rows],
         "skipped": skipped,
     }
@@ -107,12 +110,12 @@ def compare(
     return metrics
 
 
-def _load(name: str, source: str):
+def _load(name: str, source: str, precision: str = "float32"):
     """sources.load_restorer with any failure turned into a one-line SourceError naming the model."""
     from unjpeg.sources import SourceError, load_restorer
 
     try:
-        return load_restorer(source)
+        return load_restorer(source, precision=precision)
     except Exception as err:  # noqa: BLE001 - formats vary (Keras, ONNX, TF): all mean "cannot load"
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SourceError(f"model {name}={source}: {message.removeprefix(f'{source}: ')}") from None
@@ -293,6 +296,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore with every model as `unjpeg restore --self-ensemble`",
     )
+    parser.add_argument("--precision", choices=CHOICES, default="auto", help=PRECISION_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -306,6 +310,7 @@ def run(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         force=args.force,
         self_ensemble=args.self_ensemble,
+        precision=args.precision,
     )
     sys.stdout.write(format_table(metrics) + f"\nreport: {Path(args.out) / 'index.html'}\n")
     return 0

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
+
 log = logging.getLogger(__name__)
 
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
@@ -78,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="average the restorations of the 8 rotations and mirror images: 8× slower, slightly higher PSNR",
     )
+    parser.add_argument("--precision", choices=CHOICES, default="auto", help=PRECISION_HELP)
     parser.add_argument("--force", action="store_true", help="replace existing outputs")
     parser.add_argument("--format", choices=sorted(SUFFIXES), default="png", help="output format (png)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of --format jpeg (95)")
@@ -103,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {message}\n")
     written, failed = 0, len(errors)
     if jobs:
-        restorer = load_restorer(args.model, args.strength)  # SourceError: main() prints it, exit 2
+        # SourceError: main() prints it, exit 2
+        restorer = load_restorer(args.model, args.strength, args.precision)
         for job in tqdm(jobs, unit="image", disable=None, file=sys.stderr):
             try:
                 restore_file(restorer, job, args)

@@ -9,15 +9,31 @@ A SOURCE is one of:
 - a `.tflite` file, run through the TFLite interpreter.
 
 Every restorer maps (B, H, W, 3) float32 in [0, 1] to (B, H, W, 3) float32 clipped to [0, 1].
+
+`precision` ("auto", "float32", "bfloat16"; `baselines.precision`) applies to Keras generators, which are
+copied to compute under `mixed_bfloat16` when it resolves to bfloat16; the other formats run the exported
+float32 graph. The loader logs one line naming the precision that runs and why.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from unjpeg.baselines.precision import (
+    CHOICES,
+    FLOAT32,
+    Precision,
+    choose_precision,
+    gpu_available,
+    with_precision,
+)
+
+log = logging.getLogger(__name__)
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
@@ -28,11 +44,13 @@ class SourceError(ValueError):
 
 @dataclass
 class Restorer:
-    """A loaded model: `fn` restores (B, H, W, 3) float32 in [0, 1]; `fixed_size` is 32 for autoencoder-fc."""
+    """A loaded model: `fn` restores (B, H, W, 3) float32 in [0, 1]; `fixed_size` is 32 for autoencoder-fc;
+    `precision` is what its calls compute in."""
 
     name: str
     fn: Callable[[np.ndarray], np.ndarray]
     fixed_size: int | None = None
+    precision: Precision = FLOAT32
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(self.fn(np.asarray(batch, np.float32)), np.float32), 0.0, 1.0)
@@ -103,13 +121,15 @@ def interpolate(l2_model, gan_model, strength: float):
     return gan_model
 
 
-def keras_restorer(model, name: str) -> Restorer:
+def keras_restorer(model, name: str, precision: Precision = FLOAT32) -> Restorer:
+    """A restorer calling float32 Keras `model` under `precision` (weights copied, `model` unchanged)."""
     import tensorflow as tf
 
+    model = with_precision(model, precision)
     fixed = model.inputs[0].shape[1]
     signature = [tf.TensorSpec((None, fixed, fixed, 3), tf.float32)]
     forward = tf.function(lambda x: model(x, training=False), input_signature=signature)
-    return Restorer(name, lambda batch: forward(batch).numpy(), fixed)
+    return Restorer(name, lambda batch: forward(batch).numpy(), fixed, precision)
 
 
 def saved_model_restorer(path: Path) -> Restorer:
@@ -167,17 +187,32 @@ def tflite_restorer(path: Path) -> Restorer:
     return Restorer(path.name, run, fixed)
 
 
-def load_restorer(source: str, strength: float | None = None) -> Restorer:
-    """Resolve SOURCE (see module docstring) into a `Restorer`; `strength` blends L2 into GAN weights."""
+def load_restorer(source: str, strength: float | None = None, precision: str = "float32") -> Restorer:
+    """Resolve SOURCE (see module docstring) into a `Restorer`; `strength` blends L2 into GAN weights;
+    `precision` is "auto", "float32" or "bfloat16" (module docstring). Raises SourceError."""
+    if precision not in CHOICES:  # fails before anything loads
+        raise SourceError(f"--precision must be one of {', '.join(CHOICES)}, got {precision!r}")
     path = keras_path(source)
     if path is not None:
         model = load_keras_generator(path)
         if strength is not None:
             partner = keras_path(l2_partner(source))
             model = interpolate(load_keras_generator(partner), model, strength)
-        return keras_restorer(model, source)
+        restorer = keras_restorer(model, source, choose_precision(precision, gpu=gpu_available()))
+        log.info("%s: %s", source, restorer.precision.describe())
+        return restorer
     if strength is not None:
         raise SourceError(f"{source}: --strength works on .keras generators, run folders and shipped models")
+    if precision == "bfloat16":
+        raise SourceError(f"{source}: --precision bfloat16 needs a Keras generator; exports run in float32")
+    restorer = _exported_restorer(source)
+    restorer.precision = Precision("float32", "float32", f"{precision}: an exported model runs in float32")
+    log.info("%s: %s", source, restorer.precision.describe())
+    return restorer
+
+
+def _exported_restorer(source: str) -> Restorer:
+    """A SavedModel, .onnx or .tflite SOURCE as a Restorer (float32)."""
     path = Path(source)
     if path.is_dir() and (path / "saved_model.pb").is_file():
         return saved_model_restorer(path)
