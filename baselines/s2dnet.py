@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+from unjpeg.baselines.conditioning import FiLM, film_parameters, tables_input
 from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 
 GRID = 8  # JPEG block size: the input is padded to this grid whatever the fold.
@@ -29,7 +30,9 @@ NEGATIVE_SLOPE = 0.2
 FLOAT32 = "float32"  # dtype of the layers the output is built from, whatever the global policy
 
 
-def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels: int = 3) -> keras.Model:
+def build_s2dnet(
+    width: int = 128, num_blocks: int = 4, fold: int = 4, channels: int = 3, conditioned: bool = False
+) -> keras.Model:
     """Build the space-to-depth generator.
 
     Input and output: (B, H, W, channels) float32, input in [0, 1], output nominally [0, 1] (unclipped),
@@ -38,10 +41,14 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     Default (width 128, 4 blocks, fold 4): 1.29 M parameters, 161 kFLOPs per pixel. The shipped models
     have 14 blocks (grown 4 → 6 → 8 → 10 → 12 → 14 with `unjpeg train --init`): 4.24 M parameters,
     531 kFLOPs per pixel.
+    `conditioned=True` adds the input "tables" (B, 128) and FiLM on each block's first conv
+    (`baselines.conditioning`); with its zero-initialised heads it computes what the plain net does.
     """
     if GRID % fold:
         raise ValueError(f"fold must divide the 8-px JPEG grid (1, 2, 4 or 8), got {fold}")
     degraded = keras.Input((None, None, channels), name="degraded")
+    tables = tables_input() if conditioned else None
+    films = film_parameters(tables, width, num_blocks) if conditioned else []
     padded = PadToMultiple(GRID, name="pad_to_grid", dtype=FLOAT32)(degraded)
     centred = layers.Rescaling(1.0, offset=-0.5, name="centre")(padded)
     features = layers.Conv2D(width, 3, padding="same", name="conv_in")(
@@ -49,6 +56,8 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     )
     for i in range(num_blocks):
         residual = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv1")(features)
+        if conditioned:
+            residual = FiLM(name=f"block{i}_film")(residual, *films[i])
         residual = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"block{i}_act")(residual)
         residual = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv2")(residual)
         residual = layers.Rescaling(RESIDUAL_SCALE, name=f"block{i}_scale")(residual)
@@ -60,4 +69,4 @@ def build_s2dnet(width: int = 128, num_blocks: int = 4, fold: int = 4, channels:
     correction = DepthToSpace(fold, name="unfold", dtype=FLOAT32)(correction)
     restored = layers.Add(name="residual", dtype=FLOAT32)([padded, correction])
     restored = CropLike(name="crop", dtype=FLOAT32)(restored, degraded)
-    return keras.Model(degraded, restored, name="s2dnet")
+    return keras.Model([degraded, tables] if conditioned else degraded, restored, name="s2dnet")
