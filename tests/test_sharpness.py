@@ -1,5 +1,7 @@
-"""Tests of losses.sharpness: hand values, and blurred copies of a textured image (gray and colour)."""
+"""Tests of losses.sharpness: hand values, blurred copies of a textured image (gray and colour), and the JPEG
+grid, which must not count as sharpness."""
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ from PIL import Image
 from unjpeg.losses.sharpness import (
     blur_effect,
     high_frequency_energy,
+    in_block,
     laplacian_variance,
     luma,
     sharpness_report,
@@ -60,15 +63,61 @@ def test_hand_values():
     assert tenengrad(step) == pytest.approx(8 / 6)
 
 
-def test_high_frequency_energy_on_periodic_patterns():
-    x = np.arange(64)
-    slow = np.tile(0.5 + 0.4 * np.cos(2 * np.pi * x / 32), (64, 1))  # r = (1/32) / 0.5 = 0.0625
-    fast = np.tile(0.5 + 0.4 * np.cos(2 * np.pi * x / 4), (64, 1))  # r = (1/4) / 0.5 = 0.5
-    assert high_frequency_energy(slow, hann=False) == pytest.approx(0.0, abs=1e-12)
-    assert high_frequency_energy(fast, hann=False) == pytest.approx(1.0)
-    assert high_frequency_energy(slow) < 0.01
-    assert high_frequency_energy(fast) > 0.99
+def _dct_pattern(u: int, v: int, height: int = 32, width: int = 40) -> np.ndarray:
+    """(H, W) in [0.1, 0.9]: the 8x8 DCT basis function (u, v) repeated in every block."""
+    rows, columns = np.indices((height, width)) % 8
+    basis = np.cos((2 * rows + 1) * v * np.pi / 16) * np.cos((2 * columns + 1) * u * np.pi / 16)
+    return 0.5 + 0.4 * basis
+
+
+def test_high_frequency_energy_on_dct_basis():
+    # r = sqrt(u^2 + v^2) / 8 against the cutoff 0.25: (2, 0) is on it (not above), (3, 0) and (2, 2) above.
+    assert high_frequency_energy(_dct_pattern(1, 0)) == pytest.approx(0.0, abs=1e-12)
+    assert high_frequency_energy(_dct_pattern(2, 0)) == pytest.approx(0.0, abs=1e-12)
+    assert high_frequency_energy(_dct_pattern(3, 0)) == pytest.approx(1.0)
+    assert high_frequency_energy(_dct_pattern(2, 2)) == pytest.approx(1.0)
+    mixed = (_dct_pattern(1, 0) + _dct_pattern(0, 5)) / 2  # equal amplitudes: half the AC energy above
+    assert high_frequency_energy(mixed) == pytest.approx(0.5)
     assert high_frequency_energy(np.full((16, 16), 0.3)) == 0.0
+    with pytest.raises(ValueError):
+        high_frequency_energy(np.zeros((7, 20)))
+
+
+def test_in_block():
+    np.testing.assert_array_equal(in_block(10, 0, 3, 8), [1, 1, 1, 1, 1, 1, 0, 0, 1, 1])
+    np.testing.assert_array_equal(in_block(10, -1, 3, 8), [0, 1, 1, 1, 1, 1, 1, 0, 0, 1])
+    assert in_block(5, 0, 3, None).all()
+
+
+def _blocks(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """(H, W) float64: a random constant per 8x8 block, the pure grid component of blocking."""
+    levels = np.random.default_rng(seed).uniform(-0.1, 0.1, (height // 8, width // 8))
+    return np.kron(levels, np.ones((8, 8)))
+
+
+def test_block_grid_is_not_sharpness():
+    grid = 0.5 + _blocks(48, 64)
+    assert laplacian_variance(grid) == 0.0 and tenengrad(grid) == 0.0
+    assert high_frequency_energy(grid) == 0.0
+    assert laplacian_variance(grid, grid=None) > 0 and tenengrad(grid, grid=None) > 0  # the textbook measures
+    texture = _textured(1)[:, :, 0] / 255.0 * 0.8
+    shifted = texture + _blocks(*texture.shape, seed=1)  # same texture, blocks moved up and down
+    for measure in (laplacian_variance, tenengrad, high_frequency_energy, blur_effect):
+        assert measure(shifted) == pytest.approx(measure(texture), rel=1e-9), measure.__name__
+    assert laplacian_variance(shifted, grid=None) > 1.05 * laplacian_variance(texture, grid=None)
+
+
+def test_jpeg_blocking_scores_as_lost_detail():
+    image = _textured(1)
+    buffer = io.BytesIO()
+    Image.fromarray(image[:, :, 0]).save(buffer, format="JPEG", quality=5)
+    jpeg = np.asarray(Image.open(buffer))[:, :, None]
+    report = sharpness_report(jpeg, image)
+    for key in RATIOS:
+        assert report[key] < 0.9, key  # quality 5 keeps little of the fur
+    whole = laplacian_variance(jpeg, grid=None) / laplacian_variance(image, grid=None)
+    assert report["laplacian_var_ratio"] < whole  # the block edges were what the whole-image measure saw
+    assert blur_effect(jpeg) > blur_effect(image)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
