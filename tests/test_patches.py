@@ -121,17 +121,25 @@ def test_real_stream_with_tables_has_shapes_and_repeats_under_a_seed(photos):
 
 def test_a_patch_is_a_crop_of_its_own_jpeg_and_its_tables_are_that_file_s(photos):
     rng, weights = np.random.default_rng(4), area_weights(photos)
-    for _ in range(12):
+    layouts = set()
+    for _ in range(24):
         example = sample_example(photos, weights, REAL, rng)
         decoded = decode_jpeg(example.jpeg)
         top, left = example.offset
         crop = decoded[top : top + 32, left : left + 32]
         np.testing.assert_array_equal(np.repeat(crop, 3 // crop.shape[-1], axis=-1), example.degraded * 255)
         pillow = Image.open(io.BytesIO(example.jpeg))
-        luma_slot = pillow.layer[0][3]
-        np.testing.assert_array_equal(
-            denormalise_tables(tables_of(example.jpeg))[0], pillow.quantization[luma_slot]
-        )
+        layouts.add(tuple(component[1:3] for component in pillow.layer))
+        steps = denormalise_tables(tables_of(example.jpeg))
+        np.testing.assert_array_equal(steps[0], pillow.quantization[pillow.layer[0][3]])
+        assert steps[1].any() == (len(pillow.layer) == 3)  # a gray file has no chroma table
+    # 4:4:4, 4:2:2 and 4:2:0 colour files and single-component gray ones all occur.
+    assert {
+        ((1, 1), (1, 1), (1, 1)),
+        ((2, 1), (1, 1), (1, 1)),
+        ((2, 2), (1, 1), (1, 1)),
+        ((1, 1),),
+    } <= layouts
 
 
 def test_blind_fraction_drops_whole_tables(photos):
