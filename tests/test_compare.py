@@ -15,7 +15,9 @@ from unjpeg.report import FIGURES
 
 METRICS = ("psnr", "psnr_y", "ssim", "psnr_b", "lpips")
 SHARPNESS = {"laplacian_var_ratio", "gradient_ratio", "hf_energy_ratio", "blur_effect"}
-ROW_KEYS = {"model", "quality", "n_images", *METRICS, "sharpness", "images"}
+DELTAS = ("delta_psnr", "delta_lpips", "worst_delta_psnr")
+CONDITION = ("quality", "subsampling", "double", "consistency")
+ROW_KEYS = {"model", *CONDITION, "n_images", *METRICS, *DELTAS, "sharpness", "images"}
 
 
 def smooth_image(height: int, width: int, seed: int) -> np.ndarray:
@@ -84,6 +86,12 @@ def test_json_schema(report, images, tiny_model):
     assert jpeg30["psnr"] > jpeg10["psnr"] > 20  # less compression, less error
     assert jpeg30["lpips"] < jpeg10["lpips"]
     assert tiny10["psnr"] != jpeg10["psnr"]  # the model's output was scored, not its input
+    assert tiny10["delta_psnr"] == pytest.approx(tiny10["psnr"] - jpeg10["psnr"])
+    assert tiny10["delta_lpips"] == pytest.approx(tiny10["lpips"] - jpeg10["lpips"])
+    gains = [t["psnr"] - j["psnr"] for t, j in zip(tiny10["images"], jpeg10["images"], strict=True)]
+    assert tiny10["worst_delta_psnr"] == pytest.approx(min(gains))
+    assert jpeg10["delta_psnr"] is None and jpeg10["consistency"] is None and tiny10["consistency"] is False
+    assert {r["subsampling"] for r in metrics["rows"]} == {"4:2:0"} and metrics["double"] is None
 
 
 def test_csv_markdown_figures_html(report):
@@ -95,7 +103,7 @@ def test_csv_markdown_figures_html(report):
         ("jpeg", "30"),
         ("tiny", "30"),
     ]
-    assert {"psnr", "psnr_y", "ssim", "psnr_b", "lpips", *SHARPNESS} <= set(rows[0])
+    assert {"psnr", "psnr_y", "ssim", "psnr_b", "lpips", *SHARPNESS, *DELTAS, *CONDITION} <= set(rows[0])
     markdown = (report / "report.md").read_text()
     assert "## Quality 10" in markdown and "## Quality 30" in markdown
     assert re.search(r"\*\*\d+\.\d+\*\*", markdown)  # a best value in bold
@@ -121,6 +129,36 @@ def test_self_ensemble_is_used_and_recorded(report, images, tiny_model, tmp_path
     assert "self-ensemble" in (out / "report.md").read_text()
     assert "self-ensemble" in (out / "index.html").read_text()
     assert "self-ensemble" not in (report / "report.md").read_text()
+
+
+def test_conditions(images, tiny_model, tmp_path, capsys):
+    out = tmp_path / "conditions"
+    argv = ["compare", "--model", f"tiny={tiny_model}", "--data", str(images), "--quality", "10,95"]
+    argv += ["--subsampling", "420,444", "--double", "3,5", "--limit", "2", "--out", str(out)]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    keys = [(r["model"], r["quality"], r["subsampling"], r["double"]) for r in metrics["rows"]]
+    assert len(keys) == len(set(keys)) == 2 * 2 * 2 * 2  # rows x qualities x subsamplings x (single, double)
+    assert {r["n_images"] for r in metrics["rows"]} == {2}
+    assert {r["double"] for r in metrics["rows"]} == {None, "3,5@10", "3,5@95"}
+    by_key = {key: row for key, row in zip(keys, metrics["rows"], strict=True)}
+    jpeg_420, jpeg_444 = by_key["jpeg", 95, "4:2:0", None], by_key["jpeg", 95, "4:4:4", None]
+    assert jpeg_444["psnr"] > jpeg_420["psnr"]  # full-resolution chroma loses less
+    assert by_key["jpeg", 10, "4:2:0", "3,5@10"]["psnr"] < by_key["jpeg", 10, "4:2:0", None]["psnr"]  # twice
+    assert (out / "delta_vs_quality.png").is_file()
+    markdown = (out / "report.md").read_text()
+    assert "## Quality 95, 4:4:4, after q95 on a grid shifted by 3,5 px" in markdown
+    with open(out / "metrics.csv") as handle:
+        assert {r["double"] for r in csv.DictReader(handle)} == {"", "3,5@10", "3,5@95"}
+    assert "4:4:4" in capsys.readouterr().out
+
+
+def test_bad_condition_flags_stop_before_any_work(images, tmp_path, capsys):
+    for flag in (["--subsampling", "411"], ["--double", "8,0"], ["--consistency", "maybe"], ["--limit", "0"]):
+        out = tmp_path / "report"
+        assert main(["compare", "--data", str(images), "--out", str(out), *flag]) != 0
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+        assert not out.exists()
 
 
 def test_refuses_non_empty_out_without_force(report, images, capsys):

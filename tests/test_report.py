@@ -5,15 +5,23 @@ import math
 import numpy as np
 import pytest
 
-from unjpeg.report import best_rows, format_table, html_report, markdown_report, plot_crops, quality_tables
+from unjpeg.report import condition_tables, format_table, html_report, markdown_report
+from unjpeg.report_columns import best_rows
+from unjpeg.report_figures import plot_crops
 
 
 def row(model, quality, psnr, lpips, lap, blur):
     return {
         "model": model,
         "quality": quality,
+        "subsampling": "4:2:0",
+        "double": None,
+        "consistency": None if model == "jpeg" else False,
         "n_images": 2,
         "psnr": psnr,
+        "delta_psnr": None if model == "jpeg" else psnr - 26.0,
+        "worst_delta_psnr": None if model == "jpeg" else psnr - 26.5,
+        "delta_lpips": None if model == "jpeg" else lpips - 0.30,
         "psnr_y": psnr + 1,
         "ssim": psnr / 40,
         "psnr_b": psnr - 1,
@@ -54,17 +62,18 @@ def test_best_rows_directions():
 
 
 def test_quality_tables_mark_per_column():
-    (rows,) = quality_tables(METRICS).values()
+    ((title, rows),) = condition_tables(METRICS).items()
+    assert title == "Quality 10, 4:2:0"
     marked = {label: [m for m, _, cells in rows if cells[i][1]] for i, label in enumerate(
-        ["psnr", "psnr_y", "ssim", "psnr_b", "lpips", "lap", "grad", "hf", "blur"])}  # fmt: skip
-    assert marked["psnr"] == marked["ssim"] == marked["psnr_b"] == ["l2"]
-    assert marked["lpips"] == marked["lap"] == marked["hf"] == ["gan"]
+        ["psnr", "dpsnr", "psnr_y", "ssim", "psnr_b", "lpips", "dlpips", "lap", "grad", "hf", "blur"])}  # fmt: skip
+    assert marked["psnr"] == marked["dpsnr"] == marked["ssim"] == marked["psnr_b"] == ["l2"]
+    assert marked["lpips"] == marked["dlpips"] == marked["lap"] == marked["hf"] == ["gan"]
     assert marked["blur"] == ["jpeg"]
 
 
 def test_single_row_is_not_marked():
     metrics = {**METRICS, "rows": METRICS["rows"][:1]}
-    (rows,) = quality_tables(metrics).values()
+    (rows,) = condition_tables(metrics).values()
     assert not any(best for _, _, cells in rows for _, best in cells)
 
 
@@ -76,14 +85,27 @@ def test_markdown_and_html():
     assert "## Skipped" in markdown and "bad.png" in markdown
     assert "](metrics_vs_quality.png)" in markdown
     page = html_report(METRICS, ["metrics_vs_quality.png"])
-    assert page.count("class='best'") == 9 and "src='metrics_vs_quality.png'" in page
+    assert page.count("class='best'") == 11 and "src='metrics_vs_quality.png'" in page
+    for text in (markdown, page.replace("&#x27;", "'")):
+        assert "closest to 1 is best for lap-var ratio, gradient ratio, HF ratio" in text  # the highlight rule
+        assert "inside the 8×8 JPEG blocks" in text
+
+
+def test_tables_per_condition():
+    shifted = [{**r, "subsampling": "4:4:4", "double": "3,5@30"} for r in METRICS["rows"]]
+    tables = condition_tables({**METRICS, "rows": METRICS["rows"] + shifted})
+    assert list(tables) == ["Quality 10, 4:2:0", "Quality 10, 4:4:4, after q30 on a grid shifted by 3,5 px"]
+    consistent = {**METRICS["rows"][1], "consistency": True}
+    (rows,) = condition_tables({**METRICS, "rows": [*METRICS["rows"], consistent]}).values()
+    assert [r[0] for r in rows] == ["jpeg", "l2", "gan", "l2+consistency"]
 
 
 def test_format_table():
     lines = format_table(METRICS).splitlines()
-    assert lines[0].split() == ["model", "quality", "PSNR", "PSNR-Y", "SSIM", "PSNR-B", "LPIPS", "lap-var",
-                                "ratio", "gradient", "ratio"]  # fmt: skip
-    assert len(lines) == 2 + 3 and lines[3].split()[:3] == ["l2", "10", "28.00"]
+    assert lines[0].split() == ["model", "quality", "chroma", "double", "PSNR", "ΔPSNR", "worst", "ΔPSNR",
+                                "SSIM", "LPIPS", "ΔLPIPS", "lap-var", "ratio"]  # fmt: skip
+    assert len(lines) == 2 + 3 and lines[3].split()[:7] == ["l2", "10", "4:2:0", "-", "28.00", "2.00", "1.50"]
+    assert lines[2].split()[5] == "–"  # the JPEG row has no gain over itself
     assert len({len(line) for line in lines}) == 1  # aligned
 
 
