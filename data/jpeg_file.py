@@ -155,3 +155,27 @@ def _check_sampling(record: JpegFile, path: Path) -> None:
         h, v = component.sampling
         if max_h % h or max_v % v:
             raise UnsupportedJpegError(f"{path}: sampling factors {h}x{v} do not divide {max_h}x{max_v}")
+
+
+# EXIF orientation (1..8) -> turning the stored pixels upright, as Pillow's `ImageOps.exif_transpose` does.
+_UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+_STORED = {**_UPRIGHT, 6: _UPRIGHT[8], 8: _UPRIGHT[6]}  # every other turn is its own inverse
+
+
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn (H, W, ...) pixels as stored upright for EXIF `orientation` (1..8), as Pillow shows them."""
+    return np.ascontiguousarray(_UPRIGHT[orientation](pixels))
+
+
+def as_stored(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Inverse of `upright`: (H, W, ...) upright pixels back to the file's stored orientation."""
+    return np.ascontiguousarray(_STORED[orientation](pixels))

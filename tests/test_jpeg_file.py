@@ -4,8 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from unjpeg.data.jpeg_file import UnsupportedJpegError, looks_like_jpeg, read_jpeg
+from PIL import Image, ImageOps
+from unjpeg.data.jpeg_file import UnsupportedJpegError, as_stored, looks_like_jpeg, read_jpeg, upright
+
+from tests.jpeg_helpers import idct_plane, pattern, pillow_ycbcr, save
 
 HEIGHT, WIDTH = 37, 53  # not multiples of 8 or 16, so partial blocks and MCUs are read
 PATTERN_440 = Path(__file__).parent / "data" / "jpeg" / "pattern_440_q60.jpg"
@@ -13,50 +15,12 @@ PATTERN_440 = Path(__file__).parent / "data" / "jpeg" / "pattern_440_q60.jpg"
 ASYMMETRIC_TABLE = (2 + np.add.outer(np.arange(8), 3 * np.arange(8))).astype(int)
 
 
-def pattern(height=HEIGHT, width=WIDTH, channels=3, seed=0):
-    """Smooth colour waves plus noise, uint8: every DCT frequency and every component gets energy."""
-    yy, xx = np.mgrid[0:height, 0:width]
-    waves = [128 + 60 * np.sin(xx / 5.0) + 20 * np.cos(yy / 3.0), 100 + 50 * np.cos(yy / 4.0 + xx / 9.0)]
-    waves.append(140 + 40 * np.sin(yy / 6.0 - xx / 7.0))
-    noisy = np.stack(waves[:channels], -1) + np.random.default_rng(seed).normal(
-        0, 8, (height, width, channels)
-    )
-    image = np.clip(noisy, 0, 255).astype(np.uint8)
-    return image[..., 0] if channels == 1 else image
-
-
-def save(tmp_path, name, image, **options):
-    path = tmp_path / name
-    Image.fromarray(image).save(path, format="JPEG", **options)
-    return path
-
-
-def idct_plane(component):
-    """Decode a component's coefficients with an IDCT written from T.81 A.3.3: (8 bv, 8 bh) float levels."""
-    k = np.arange(8)
-    scale = np.where(k == 0, np.sqrt(1 / 8), np.sqrt(2 / 8))
-    basis = scale[:, None] * np.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / 16)  # [freq, sample]
-    dequantized = component.coefficients * component.quant_table.astype(float)
-    blocks = np.einsum("uy,abuv,vx->abyx", basis, dequantized, basis) + 128
-    bv, bh = blocks.shape[:2]
-    return blocks.transpose(0, 2, 1, 3).reshape(bv * 8, bh * 8)
-
-
-def pillow_ycbcr(path):
-    """Pillow's decode of the file's own planes, without colour conversion: (H, W, C) uint8."""
-    with Image.open(path) as image:
-        if image.mode != "L":
-            image.draft("YCbCr", image.size)
-        planes = np.asarray(image)
-    return planes[..., None] if planes.ndim == 2 else planes
-
-
 @pytest.mark.parametrize(
     ("subsampling", "sampling"),
     [("4:4:4", [(1, 1)] * 3), ("4:2:2", [(2, 1), (1, 1), (1, 1)]), ("4:2:0", [(2, 2), (1, 1), (1, 1)])],
 )
 def test_sampling_and_block_counts(tmp_path, subsampling, sampling):
-    record = read_jpeg(save(tmp_path, "a.jpg", pattern(), quality=75, subsampling=subsampling))
+    record = read_jpeg(save(tmp_path, "a.jpg", pattern(HEIGHT, WIDTH), quality=75, subsampling=subsampling))
     assert (record.height, record.width, record.color_space) == (HEIGHT, WIDTH, "ycbcr")
     assert [c.sampling for c in record.components] == sampling
     max_h, max_v = record.max_sampling
@@ -90,7 +54,7 @@ def test_440_file_from_another_encoder():
 )
 def test_coefficients_decode_to_pillows_pixels(tmp_path, options):
     tables = [ASYMMETRIC_TABLE.ravel().tolist(), ASYMMETRIC_TABLE.T.ravel().tolist()]
-    path = save(tmp_path, "a.jpg", pattern(), qtables=tables, subsampling="4:4:4", **options)
+    path = save(tmp_path, "a.jpg", pattern(HEIGHT, WIDTH), qtables=tables, subsampling="4:4:4", **options)
     record = read_jpeg(path)
     assert record.progressive == bool(options.get("progressive"))
     np.testing.assert_array_equal(record.components[0].quant_table, ASYMMETRIC_TABLE)
@@ -104,7 +68,7 @@ def test_coefficients_decode_to_pillows_pixels(tmp_path, options):
 
 def test_tables_equal_pillows_quantization(tmp_path):
     # Pillow 13 gives (and takes, as `qtables`) the tables in natural order, as libjpeg stores them.
-    path = save(tmp_path, "a.jpg", pattern(), quality=90, subsampling="4:2:0")
+    path = save(tmp_path, "a.jpg", pattern(HEIGHT, WIDTH), quality=90, subsampling="4:2:0")
     record = read_jpeg(path)
     with Image.open(path) as image:
         tables = {slot: np.array(t).reshape(8, 8) for slot, t in image.quantization.items()}
@@ -114,7 +78,7 @@ def test_tables_equal_pillows_quantization(tmp_path):
 
 
 def test_grayscale(tmp_path):
-    path = save(tmp_path, "g.jpg", pattern(channels=1), quality=50)
+    path = save(tmp_path, "g.jpg", pattern(HEIGHT, WIDTH, channels=1), quality=50)
     record = read_jpeg(path)
     assert record.color_space == "gray" and len(record.components) == 1 and record.mcu == (8, 8)
     decoded = idct_plane(record.components[0])[:HEIGHT, :WIDTH]
@@ -122,7 +86,7 @@ def test_grayscale(tmp_path):
 
 
 def test_record_is_frozen_and_read_only(tmp_path):
-    record = read_jpeg(save(tmp_path, "a.jpg", pattern(), quality=75))
+    record = read_jpeg(save(tmp_path, "a.jpg", pattern(HEIGHT, WIDTH), quality=75))
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.height = 1
     with pytest.raises(ValueError):
@@ -132,14 +96,14 @@ def test_record_is_frozen_and_read_only(tmp_path):
 def test_exif_orientation_is_recorded(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
-    path = save(tmp_path, "a.jpg", pattern(), quality=75, exif=exif.tobytes())
+    path = save(tmp_path, "a.jpg", pattern(HEIGHT, WIDTH), quality=75, exif=exif.tobytes())
     assert read_jpeg(path).orientation == 6
-    assert read_jpeg(save(tmp_path, "b.jpg", pattern(), quality=75)).orientation == 1
+    assert read_jpeg(save(tmp_path, "b.jpg", pattern(HEIGHT, WIDTH), quality=75)).orientation == 1
 
 
 def test_cmyk_is_refused_in_one_line(tmp_path):
     path = tmp_path / "cmyk.jpg"
-    Image.fromarray(pattern()).convert("CMYK").save(path, format="JPEG")
+    Image.fromarray(pattern(HEIGHT, WIDTH)).convert("CMYK").save(path, format="JPEG")
     with pytest.raises(UnsupportedJpegError, match="CMYK") as caught:
         read_jpeg(path)
     assert isinstance(caught.value, ValueError) and "\n" not in str(caught.value)
@@ -147,15 +111,28 @@ def test_cmyk_is_refused_in_one_line(tmp_path):
 
 def test_rgb_coded_jpeg_is_refused(tmp_path):
     with pytest.raises(UnsupportedJpegError, match="RGB"):
-        read_jpeg(save(tmp_path, "rgb.jpg", pattern(), quality=75, keep_rgb=True))
+        read_jpeg(save(tmp_path, "rgb.jpg", pattern(HEIGHT, WIDTH), quality=75, keep_rgb=True))
 
 
 def test_non_jpeg_and_garbage_are_refused(tmp_path):
     png = tmp_path / "a.png"
-    Image.fromarray(pattern()).save(png)
+    Image.fromarray(pattern(HEIGHT, WIDTH)).save(png)
     garbage = tmp_path / "b.jpg"
     garbage.write_bytes(b"\xff\xd8\xff" + b"not a jpeg" * 20)
     for path in (png, garbage):
         with pytest.raises(UnsupportedJpegError, match=path.name):
             read_jpeg(path)
     assert not looks_like_jpeg(png) and looks_like_jpeg(garbage)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_turns_as_pillow_does(tmp_path, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = pattern(HEIGHT, WIDTH)
+    path = tmp_path / "a.png"
+    Image.fromarray(stored).save(path, exif=exif.tobytes())
+    with Image.open(path) as image:
+        shown = np.asarray(ImageOps.exif_transpose(image))
+    np.testing.assert_array_equal(upright(stored, orientation), shown)
+    np.testing.assert_array_equal(as_stored(shown, orientation), stored)

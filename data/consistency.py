@@ -1,0 +1,208 @@
+"""JPEG-consistent output: keep every DCT coefficient of a restored image inside the file's quantization interval.
+
+A coefficient `c` at step `q` says that the encoder's DCT value lay in `[(c - 1/2) q, (c + 1/2) q]`
+(`unjpeg.data.jpeg_file`). The original image satisfies all of these constraints, so projecting a restored
+image onto them cannot move it farther from the original in the components' own coordinates: the idea of
+jpeg2png and jpeg-quantsmooth, and of the DCT-domain constraint in QGAC (Ehrlich et al., ECCV 2020).
+
+The projection, per component plane of the file's colour space (JFIF / ITU-T T.871: BT.601, full range):
+1. RGB -> YCbCr in levels [0, 255]; a subsampled component is taken down as libjpeg's encoder does
+   (`unjpeg.data.jpeg_sampling.take_down`);
+2. blockwise orthonormal 8×8 DCT-II of `level - 128`, each coefficient clipped to its interval, inverse DCT;
+3. a full-resolution component (luma, 4:4:4 chroma) is replaced by the result, so it is exact. For a
+   subsampled one, `chroma="delta"` adds the change, repeated over each sample's pixels, to the restored
+   full-resolution plane: the Euclidean projection onto the consistent set (repetition is the box mean's
+   adjoint), which keeps full-resolution detail and whose box mean is exactly consistent.
+   `chroma="replace"` shows the projected plane as libjpeg's decoder would (its triangle upsampling);
+4. back to RGB, clipped to [0, 1]. Clipping and the caller's 8-bit rounding are the only departures.
+
+At the bottom and right edges the encoder coded padding that the restored image does not have. There the
+partial blocks are projected `EDGE_ITERATIONS` times, each time with the real samples put back and the
+padding kept from the last projection, so the padding is re-estimated and the real samples change least.
+
+Work is per tile on the MCU grid, so memory is bounded by the tile (`project_tile`); `project_image` runs
+it over strips. Only numpy: the ONNX restore path needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from unjpeg.data.jpeg_file import BLOCK, JpegFile, as_stored, upright
+from unjpeg.data.jpeg_sampling import repeat, round_up, take_down, upsample_like_libjpeg
+
+# JFIF (ITU-T T.871 §7) RGB -> YCbCr from Kr = 0.299, Kb = 0.114; its inverse gives 1.402, 1.772, ...
+RGB_TO_YCBCR = np.array(
+    [[0.299, 0.587, 0.114], [-0.299 / 1.772, -0.587 / 1.772, 0.5], [0.5, -0.587 / 1.402, -0.114 / 1.402]]
+)
+YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
+CHROMA_OFFSET = np.array([0.0, 128.0, 128.0], np.float32)
+LEVEL_SHIFT = 128.0  # T.81 A.3.1: samples are shifted to signed before the DCT
+CHROMA_MODES = ("delta", "replace")
+STRIP_ROWS = 256  # rows per strip in `project_image`, rounded up to whole MCUs
+EDGE_ITERATIONS = 8  # each pass shrinks the change to real samples about twofold or more
+
+
+def dct_matrix() -> np.ndarray:
+    """(8, 8) float64 orthonormal DCT-II: `D @ x` transforms a column, `D.T @ X` inverts (T.81 A.3.3)."""
+    k = np.arange(BLOCK)
+    scale = np.where(k == 0, np.sqrt(1 / BLOCK), np.sqrt(2 / BLOCK))
+    return scale[:, None] * np.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / (2 * BLOCK))
+
+
+# On a block flattened row-major (index 8 y + x), the 2-D DCT is one (64, 64) matrix: one GEMM per plane.
+DCT_64 = np.kron(dct_matrix(), dct_matrix()).astype(np.float32)
+
+
+def to_blocks(plane: np.ndarray) -> np.ndarray:
+    """(8 bv, 8 bh) -> (bv * bh, 64): blocks in raster order, each flattened row-major."""
+    rows, cols = plane.shape
+    blocks = plane.reshape(rows // BLOCK, BLOCK, cols // BLOCK, BLOCK).transpose(0, 2, 1, 3)
+    return blocks.reshape(-1, BLOCK * BLOCK)
+
+
+def from_blocks(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Inverse of `to_blocks`: (bv * bh, 64) -> (rows, cols)."""
+    tiled = blocks.reshape(rows // BLOCK, cols // BLOCK, BLOCK, BLOCK).transpose(0, 2, 1, 3)
+    return tiled.reshape(rows, cols)
+
+
+def forward_dct(plane: np.ndarray) -> np.ndarray:
+    """(8 bv, 8 bh) levels [0, 255] -> (bv, bh, 8, 8) float32 DCT coefficients in natural order, as JPEG's."""
+    rows, cols = plane.shape
+    spectrum = (to_blocks(plane.astype(np.float32)) - LEVEL_SHIFT) @ DCT_64.T
+    return spectrum.reshape(rows // BLOCK, cols // BLOCK, BLOCK, BLOCK)
+
+
+def rgb_to_ycbcr(levels: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB levels [0, 255] -> (..., 3) float32 JFIF YCbCr levels."""
+    return levels.astype(np.float32) @ RGB_TO_YCBCR.T.astype(np.float32) + CHROMA_OFFSET
+
+
+def ycbcr_to_rgb(levels: np.ndarray) -> np.ndarray:
+    """Inverse of `rgb_to_ycbcr`, not clipped."""
+    return (levels - CHROMA_OFFSET) @ YCBCR_TO_RGB.T.astype(np.float32)
+
+
+def project_plane(
+    plane: np.ndarray, coefficients: np.ndarray, table: np.ndarray, real: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Project (8 bv, 8 bh) float32 levels onto the intervals of (bv, bh, 8, 8) `coefficients` at (8, 8) `table`.
+
+    `real`: (rows, cols) of `plane` that hold real samples; past them is edge padding, re-estimated in the
+    partial edge blocks as the module docstring says. Returns (8 bv, 8 bh) float32.
+    """
+    projected = _clip_blocks(plane, coefficients, table)
+    rows, cols = plane.shape
+    real_rows, real_cols = real or (rows, cols)
+    edges = [(rows - BLOCK, 0)] if real_rows < rows else []
+    edges += [(0, cols - BLOCK)] if real_cols < cols else []
+    for top, left in edges:
+        given = plane[top:, left:]
+        keep = (slice(0, real_rows - top), slice(0, real_cols - left))
+        estimate = projected[top:, left:]
+        for _ in range(EDGE_ITERATIONS):
+            estimate[keep] = given[keep]
+            estimate = _clip_blocks(estimate, coefficients[top // BLOCK :, left // BLOCK :], table)
+        projected[top:, left:] = estimate
+    return projected
+
+
+def _clip_blocks(plane: np.ndarray, coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """DCT, clip to [(c - 1/2) q, (c + 1/2) q], inverse DCT: (8 bv, 8 bh) float32 -> same."""
+    rows, cols = plane.shape
+    steps = table.reshape(1, -1).astype(np.float32)
+    centre = coefficients.reshape(-1, BLOCK * BLOCK).astype(np.float32) * steps
+    spectrum = (to_blocks(plane) - LEVEL_SHIFT) @ DCT_64.T
+    np.clip(spectrum, centre - steps / 2, centre + steps / 2, out=spectrum)
+    return from_blocks(spectrum @ DCT_64 + LEVEL_SHIFT, rows, cols)
+
+
+def project_ycbcr(
+    planes: np.ndarray, jpeg: JpegFile, top: int = 0, left: int = 0, chroma: str = "delta"
+) -> np.ndarray:
+    """Project (h, w, C) float32 levels in the file's colour space (C = its component count), at the tile
+    offset (`top`, `left`) of the stored image, as `project_tile`; returns (h, w, C) float32, not clipped."""
+    if chroma not in CHROMA_MODES:
+        raise ValueError(f"chroma must be one of {CHROMA_MODES}, got {chroma!r}")
+    if planes.ndim != 3 or planes.shape[-1] != len(jpeg.components):
+        raise ValueError(f"a tile of shape {planes.shape} for a {len(jpeg.components)}-component JPEG")
+    _check_tile(jpeg, planes.shape[:2], top, left)
+    return np.stack(
+        [_project_component(planes[..., i], jpeg, i, top, left, chroma) for i in range(planes.shape[-1])], -1
+    )
+
+
+def project_tile(
+    tile: np.ndarray, jpeg: JpegFile, top: int = 0, left: int = 0, chroma: str = "delta"
+) -> np.ndarray:
+    """Project a restored tile onto the file's quantization intervals.
+
+    tile: (h, w, 3) RGB for a YCbCr file, (h, w, 1) or (h, w) for a grayscale one; float in [0, 1] or uint8.
+        It covers rows `top:top + h`, columns `left:left + w` of the image as stored (EXIF orientation not
+        applied). `top` and `left` lie on the MCU grid (`jpeg.mcu`); `h` and `w` are whole MCUs unless the
+        tile reaches the image's bottom or right edge.
+    Returns float32 in [0, 1], the tile's shape.
+    """
+    levels = tile.astype(np.float32) * (1.0 if tile.dtype == np.uint8 else 255.0)
+    planes = levels.reshape(tile.shape[0], tile.shape[1], -1)
+    colour = jpeg.color_space == "ycbcr" and planes.shape[-1] == 3
+    projected = project_ycbcr(rgb_to_ycbcr(planes) if colour else planes, jpeg, top, left, chroma)
+    projected = ycbcr_to_rgb(projected) if colour else projected
+    return np.clip(projected / 255.0, 0.0, 1.0).reshape(tile.shape)
+
+
+def project_image(
+    image: np.ndarray, jpeg: JpegFile, chroma: str = "delta", is_upright: bool = True
+) -> np.ndarray:
+    """Project a whole restored image, strip by strip: memory beyond input and output is one strip.
+
+    image: (H, W, C) or (H, W) as in `project_tile`. `is_upright`: the file's EXIF orientation has been
+    applied to it (as `unjpeg.data.images.read_image` does); it is turned back to the stored pixels for the
+    projection and the result turned upright again. Returns float32 in [0, 1], the image's shape.
+    """
+    stored = as_stored(image, jpeg.orientation) if is_upright else image
+    if stored.shape[:2] != (jpeg.height, jpeg.width):
+        raise ValueError(f"image is {stored.shape[:2]} as stored, the JPEG is {(jpeg.height, jpeg.width)}")
+    # "replace" upsamples across strip borders, so it runs on the whole image at once (a measurement variant).
+    rows = round_up(STRIP_ROWS, jpeg.mcu[0]) if chroma == "delta" else jpeg.height
+    result = np.empty(stored.shape, np.float32)
+    for top in range(0, jpeg.height, rows):
+        result[top : top + rows] = project_tile(stored[top : top + rows], jpeg, top, 0, chroma)
+    return upright(result, jpeg.orientation) if is_upright else result
+
+
+def _check_tile(jpeg: JpegFile, size: tuple[int, int], top: int, left: int) -> None:
+    """Raise ValueError unless the tile starts on the MCU grid and ends on it or at the image's edge."""
+    limits = (jpeg.height, jpeg.width)
+    for start, extent, unit, limit, name in zip((top, left), size, jpeg.mcu, limits, "yx", strict=True):
+        end = start + extent
+        if start % unit or end > limit or (end < limit and extent % unit):
+            raise ValueError(
+                f"tile {name} = {start}:{end} is off the {unit}-px MCU grid of a {limit}-px image"
+            )
+
+
+def _project_component(
+    plane: np.ndarray, jpeg: JpegFile, index: int, top: int, left: int, chroma: str
+) -> np.ndarray:
+    """Project one full-resolution (h, w) plane of levels through component `index`; returns (h, w) float32."""
+    component = jpeg.components[index]
+    ratio_v, ratio_h = jpeg.subsampling(index)
+    rows, cols = plane.shape
+    low = take_down(plane, ratio_v, ratio_h)
+    block_top, block_left = top // ratio_v // BLOCK, left // ratio_h // BLOCK
+    coefficients = component.coefficients[
+        block_top : block_top + low.shape[0] // BLOCK, block_left : block_left + low.shape[1] // BLOCK
+    ]
+    # Blocks past the coded ones are the MCU padding that the encoder adds and the file does not keep.
+    coded_rows, coded_cols = coefficients.shape[0] * BLOCK, coefficients.shape[1] * BLOCK
+    real = (-(-rows // ratio_v), -(-cols // ratio_h))
+    projected = low.copy()
+    projected[:coded_rows, :coded_cols] = project_plane(
+        low[:coded_rows, :coded_cols], coefficients, component.quant_table, real
+    )
+    if ratio_v == ratio_h == 1:
+        return projected[:rows, :cols]
+    if chroma == "delta":
+        return plane + repeat(projected - low, ratio_v, ratio_h)[:rows, :cols]
+    return upsample_like_libjpeg(projected, ratio_v, ratio_h)[:rows, :cols]
