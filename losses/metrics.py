@@ -3,7 +3,8 @@
 They reproduce the protocol of the JPEG artifact-removal literature, i.e. the evaluation code of KAIR
 (cszn/KAIR `utils/utils_image.py`) and FBCNN (jiaxi-jiang/FBCNN `utils/utils_image.py`, `main_test_fbcnn_*.py`):
 
-- every metric works on 8-bit values: float images in [0, 1] are rounded first (`to_uint8`, KAIR's `single2uint`);
+- every metric works on 8-bit values: float images in [0, 1] are rounded first (`unjpeg.data.images.to_uint8`,
+  KAIR's `single2uint`);
 - arithmetic is float64 numpy; no scipy or OpenCV.
 
 Images are numpy arrays (H, W, C) with C in {1, 3} (a 2-D array is taken as (H, W, 1)), either uint8 in [0, 255] or
@@ -32,11 +33,11 @@ SSIM_C2 = (0.03 * 255.0) ** 2
 BLOCK_SIZE = 8
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Return `image` as (H, W, C) uint8 in [0, 255].
+def _checked_uint8(image: np.ndarray) -> np.ndarray:
+    """A metric's input as (H, W, C) uint8 in [0, 255], after checking its shape and dtype.
 
-    uint8 input is returned unchanged (2-D input gains a channel axis). Float input in [0, 1] is clipped to [0, 1],
-    scaled by 255 and rounded half to even (`np.round`), as KAIR's `single2uint`.
+    uint8 input is returned unchanged (2-D input gains a channel axis). Float input in [0, 1] goes through the
+    one `to_uint8` (unjpeg.data.images): clipped to [0, 1], scaled by 255, rounded half to even.
     """
     image = np.asarray(image)
     if image.ndim == 2:
@@ -50,7 +51,7 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both images as (H, W, C) uint8, after checking that their shapes match."""
-    reference, test = to_uint8(reference), to_uint8(test)
+    reference, test = _checked_uint8(reference), _checked_uint8(test)
     if reference.shape != test.shape:
         raise ValueError(f"shapes differ: reference {reference.shape}, test {test.shape}")
     return reference, test
@@ -69,7 +70,7 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
     Equals KAIR's `rgb2ycbcr(img / 255., only_y=True) * 255` (its float path). For (H, W, 1) input the channel
     itself is returned as float64 in [0, 255], so that grayscale metrics on Y equal the plain ones.
     """
-    image = to_uint8(image).astype(np.float64)
+    image = _checked_uint8(image).astype(np.float64)
     if image.shape[2] == 1:
         return image[:, :, 0]
     return BT601_Y_OFFSET + image @ BT601_Y_COEFFS / 255.0

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from unjpeg.losses.metrics import (
+    _checked_uint8,
     _gaussian_valid,
     blocking_effect_factor,
     psnr,
@@ -15,7 +16,6 @@ from unjpeg.losses.metrics import (
     psnr_y,
     rgb_to_y,
     ssim,
-    to_uint8,
 )
 
 CLASSIC5_IMAGE = Path(__file__).parent / "data" / "classic5" / "baboon.bmp"
@@ -35,12 +35,14 @@ def _random_image(shape, low=60, high=190, seed=0):
     return np.random.default_rng(seed).integers(low, high + 1, size=shape).astype(np.uint8)
 
 
-def test_to_uint8_rounds_and_clips_floats():
+def test_inputs_are_rounded_and_checked():
     image = np.array([0.0, 1.0, 1.2, -0.1, 0.5, 0.2 / 255]).reshape(1, 6, 1)
-    np.testing.assert_array_equal(to_uint8(image)[0, :, 0], [0, 255, 255, 0, 128, 0])
-    assert to_uint8(np.zeros((4, 5), np.uint8)).shape == (4, 5, 1)
+    np.testing.assert_array_equal(_checked_uint8(image)[0, :, 0], [0, 255, 255, 0, 128, 0])
+    assert _checked_uint8(np.zeros((4, 5), np.uint8)).shape == (4, 5, 1)
     with pytest.raises(ValueError):
-        to_uint8(np.zeros((4, 5, 2), np.uint8))
+        _checked_uint8(np.zeros((4, 5, 2), np.uint8))
+    with pytest.raises(TypeError):
+        psnr(np.zeros((4, 5, 3), np.int32), np.zeros((4, 5, 3), np.int32))
 
 
 def test_psnr_of_known_mse():

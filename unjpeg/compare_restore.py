@@ -14,8 +14,7 @@ import numpy as np
 
 from unjpeg.compare_conditions import Condition, degrade
 from unjpeg.compare_scores import JPEG_ROW
-from unjpeg.data.images import ImageError, read_image
-from unjpeg.losses.metrics import to_uint8
+from unjpeg.data.images import ImageError, read_image, to_uint8
 from unjpeg.sources import SourceError, load_restorer
 from unjpeg.tiling import restore_image
 
