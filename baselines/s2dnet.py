@@ -12,9 +12,10 @@ Choices measured on this project's training data (300 steps, patch 96, batch 16,
   2017, uses 0.1): with plain ReLU and unscaled branches, Adam at 5e-4 collapsed to the identity;
 - the output convolution starts at zero, so training starts from the JPEG itself.
 
-Under a mixed policy (`mixed_bfloat16`, `mixed_float16`) the pad, the output convolution, the unfold, the
-residual add and the crop stay float32 (`FLOAT32`), so the JPEG reaches the output unrounded and only the
-correction is computed at low precision; the same layers that `precision.keeps_float32` finds.
+Under a mixed policy (`mixed_bfloat16`, `mixed_float16`) only the block convolutions and their
+activations compute at low precision; every other layer is float32 (`FLOAT32`): the input, the residual
+stream, the output convolution and the global residual add, so the JPEG reaches the output unrounded.
+These are the layers that `precision.keeps_float32` keeps in a loaded model.
 """
 
 from __future__ import annotations
@@ -50,19 +51,19 @@ def build_s2dnet(
     tables = tables_input() if conditioned else None
     films = film_parameters(tables, width, num_blocks) if conditioned else []
     padded = PadToMultiple(GRID, name="pad_to_grid", dtype=FLOAT32)(degraded)
-    centred = layers.Rescaling(1.0, offset=-0.5, name="centre")(padded)
-    features = layers.Conv2D(width, 3, padding="same", name="conv_in")(
-        SpaceToDepth(fold, name="fold")(centred)
+    centred = layers.Rescaling(1.0, offset=-0.5, name="centre", dtype=FLOAT32)(padded)
+    features = layers.Conv2D(width, 3, padding="same", name="conv_in", dtype=FLOAT32)(
+        SpaceToDepth(fold, name="fold", dtype=FLOAT32)(centred)
     )
     for i in range(num_blocks):
         residual = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv1")(features)
         if conditioned:
-            residual = FiLM(name=f"block{i}_film")(residual, *films[i])
+            residual = FiLM(name=f"block{i}_film", dtype=FLOAT32)(residual, *films[i])
         residual = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"block{i}_act")(residual)
         residual = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv2")(residual)
-        residual = layers.Rescaling(RESIDUAL_SCALE, name=f"block{i}_scale")(residual)
-        features = layers.Add(name=f"block{i}_add")([features, residual])
-    features = layers.LeakyReLU(NEGATIVE_SLOPE, name="act_out")(features)
+        residual = layers.Rescaling(RESIDUAL_SCALE, name=f"block{i}_scale", dtype=FLOAT32)(residual)
+        features = layers.Add(name=f"block{i}_add", dtype=FLOAT32)([features, residual])
+    features = layers.LeakyReLU(NEGATIVE_SLOPE, name="act_out", dtype=FLOAT32)(features)
     correction = layers.Conv2D(
         channels * fold * fold, 3, padding="same", kernel_initializer="zeros", name="conv_out", dtype=FLOAT32
     )(features)
