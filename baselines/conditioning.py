@@ -21,6 +21,9 @@ from keras import layers, ops
 TABLES = 128  # 2 tables × 64 steps, as `data.jpeg.normalise_tables` returns
 HIDDEN = 64
 NEGATIVE_SLOPE = 0.2
+# The MLP is tiny next to the convolutions: it stays float32 under a mixed policy, like every layer of
+# s2dnet outside the block convolutions.
+FLOAT32 = "float32"
 
 
 @keras.saving.register_keras_serializable(package="unjpeg")
@@ -47,16 +50,18 @@ def film_parameters(tables, width: int, num_blocks: int, hidden: int = HIDDEN) -
     initialised Dense head per block and per parameter (`block{i}_film_scale`, `block{i}_film_shift`),
     so a block added later gets its own heads, also at zero.
     """
-    code = layers.Dense(hidden, name="film_dense1")(tables)
-    code = layers.LeakyReLU(NEGATIVE_SLOPE, name="film_act1")(code)
-    code = layers.Dense(hidden, name="film_dense2")(code)
-    code = layers.LeakyReLU(NEGATIVE_SLOPE, name="film_act2")(code)
+    code = layers.Dense(hidden, name="film_dense1", dtype=FLOAT32)(tables)
+    code = layers.LeakyReLU(NEGATIVE_SLOPE, name="film_act1", dtype=FLOAT32)(code)
+    code = layers.Dense(hidden, name="film_dense2", dtype=FLOAT32)(code)
+    code = layers.LeakyReLU(NEGATIVE_SLOPE, name="film_act2", dtype=FLOAT32)(code)
     parameters = []
     for i in range(num_blocks):
         pair = []
         for part in ("scale", "shift"):
-            head = layers.Dense(width, kernel_initializer="zeros", name=f"block{i}_film_{part}")(code)
-            pair.append(layers.Reshape((1, 1, width), name=f"block{i}_film_{part}_map")(head))
+            head = layers.Dense(
+                width, kernel_initializer="zeros", name=f"block{i}_film_{part}", dtype=FLOAT32
+            )(code)
+            pair.append(layers.Reshape((1, 1, width), name=f"block{i}_film_{part}_map", dtype=FLOAT32)(head))
         parameters.append(tuple(pair))
     return parameters
 

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 from unjpeg.baselines.conditioning import TABLES, is_conditioned
+from unjpeg.baselines.precision import dtype_policy
 from unjpeg.baselines.s2dnet import build_s2dnet
 from unjpeg.data.datasets import ImageSet
 from unjpeg.data.jpeg import REAL_QUALITY_RANGE
@@ -103,3 +104,16 @@ def test_twenty_fit_steps_on_real_patches_with_tables_train_the_film_heads():
     history = model.fit(dataset, steps_per_epoch=20, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
     assert np.abs(model.get_layer("block0_film_scale").get_weights()[0]).max() > 0
+
+
+def test_under_bfloat16_the_film_path_stays_float32_and_the_output_is_close():
+    with dtype_policy("mixed_bfloat16"):
+        low = build_s2dnet(width=8, num_blocks=2, conditioned=True)
+    full = build_s2dnet(width=8, num_blocks=2, conditioned=True)
+    randomise(full, seed=7)
+    low.set_weights(full.get_weights())
+    # The MLP and its heads (baselines.conditioning); s2dnet sets the dtype of the FiLM layers itself.
+    film = [layer for layer in low.layers if layer.name.startswith("film_") or "_film_" in layer.name]
+    assert film and all(layer.compute_dtype == "float32" for layer in film)
+    images, tables = inputs(seed=8)
+    assert np.abs(low([images, tables]).numpy() - full([images, tables]).numpy()).max() < 0.02
