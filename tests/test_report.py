@@ -1,13 +1,6 @@
-"""Report helpers: best-value marking per column direction, tables, Markdown and HTML."""
-
-import math
-
-import numpy as np
-import pytest
+"""Report pages: one table per condition with the best value of each column marked, Markdown and HTML, and the terminal table."""
 
 from unjpeg.report import condition_tables, format_table, html_report, markdown_report
-from unjpeg.report_columns import best_rows
-from unjpeg.report_figures import plot_crops
 
 
 def row(model, quality, psnr, lpips, lap, blur):
@@ -49,18 +42,6 @@ METRICS = {
 }
 
 
-def test_best_rows_directions():
-    assert best_rows([26.0, 28.0, 27.0], "max") == {1}
-    assert best_rows([0.30, 0.25, 0.15], "min") == {2}
-    assert best_rows([1.40, 0.60, 0.95], "one") == {2}
-    assert best_rows([1.2, 0.7], "one") == {0}  # 0.2 from 1 beats 0.3 from 1
-    assert best_rows([None, 3.0, math.nan, 2.0], "max") == {1}
-    assert best_rows([27.004, 27.001, 26.0], "max", digits=2) == {0, 1}  # tie as displayed
-    assert best_rows([None], "min") == set()
-    with pytest.raises(ValueError):
-        best_rows([1.0], "best")
-
-
 def test_quality_tables_mark_per_column():
     ((title, rows),) = condition_tables(METRICS).items()
     assert title == "Quality 10, 4:2:0"
@@ -87,7 +68,9 @@ def test_markdown_and_html():
     page = html_report(METRICS, ["metrics_vs_quality.png"])
     assert page.count("class='best'") == 11 and "src='metrics_vs_quality.png'" in page
     for text in (markdown, page.replace("&#x27;", "'")):
-        assert "closest to 1 is best for lap-var ratio, gradient ratio, HF ratio" in text  # the highlight rule
+        assert (
+            "closest to 1 is best for lap-var ratio, gradient ratio, HF ratio" in text
+        )  # the highlight rule
         assert "inside the 8×8 JPEG blocks" in text
 
 
@@ -107,17 +90,3 @@ def test_format_table():
     assert len(lines) == 2 + 3 and lines[3].split()[:7] == ["l2", "10", "4:2:0", "-", "28.00", "2.00", "1.50"]
     assert lines[2].split()[5] == "–"  # the JPEG row has no gain over itself
     assert len({len(line) for line in lines}) == 1  # aligned
-
-
-def test_plot_crops_gray_and_colour(tmp_path):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    crops = [
-        {"name": name, "quality": 10, "top": 8, "left": 16, "size": 32, "score": 1.0,
-         "panels": {k: rng.integers(0, 256, (32, 32, c), dtype=np.uint8) for k in ("jpeg", "m", "original")}}
-        for name, c in (("rgb.png", 3), ("gray.png", 1))
-    ]  # fmt: skip
-    plot_crops(crops, tmp_path / "crops.png")
-    width, height = Image.open(tmp_path / "crops.png").size
-    assert width > height > 0
