@@ -153,6 +153,20 @@ def test_conditions(images, tiny_model, tmp_path, capsys):
     assert "4:4:4" in capsys.readouterr().out
 
 
+def test_with_and_without_consistency(images, tiny_model, tmp_path):
+    out = tmp_path / "consistency"
+    argv = ["compare", "--model", f"tiny={tiny_model}", "--data", str(images), "--quality", "30"]
+    assert main([*argv, "--consistency", "on,off", "--limit", "2", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [(r["model"], r["consistency"]) for r in metrics["rows"]] == [
+        ("jpeg", None), ("tiny", True), ("tiny", False)
+    ]  # fmt: skip
+    jpeg, projected, plain = metrics["rows"]
+    assert projected["psnr"] != plain["psnr"]
+    assert projected["delta_psnr"] > plain["delta_psnr"] - 0.01  # the file's intervals hold the original
+    assert "| tiny+consistency | 2 |" in (out / "report.md").read_text()
+
+
 def test_bad_condition_flags_stop_before_any_work(images, tmp_path, capsys):
     for flag in (["--subsampling", "411"], ["--double", "8,0"], ["--consistency", "maybe"], ["--limit", "0"]):
         out = tmp_path / "report"

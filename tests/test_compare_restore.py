@@ -42,14 +42,20 @@ def test_rows_of_one_condition():
     assert not result.outputs["dark", True].any()  # the projection's output
 
 
-def test_projection_is_checked_up_front():
-    try:
-        import unjpeg.consistency  # noqa: F401
-    except ImportError:
-        with pytest.raises(ValueError, match="consistency"):
-            projection()
-    else:
-        assert callable(projection())
+def test_projection_keeps_the_file_and_helps():
+    from unjpeg.losses.metrics import psnr
+
+    from unjpeg.compare_conditions import degrade
+
+    original = _photo()
+    degraded = degrade(original, Condition(50, "4:4:4"))
+    project = projection()
+    decoded = degraded.decoded.astype(np.float32) / 255.0
+    again = project(decoded, degraded.data)  # the decoded JPEG is already consistent
+    assert np.abs(again * 255 - degraded.decoded).max() < 1.5
+    smooth = np.full_like(decoded, decoded.mean(axis=(0, 1)))  # far from the file
+    projected = project(smooth, degraded.data)
+    assert psnr(original, projected) > psnr(original, smooth) + 3
 
 
 def test_readers(tmp_path):

@@ -7,6 +7,7 @@ tiles (unjpeg.tiling) on the decoded JPEG, (H, W, C) float32 in [0, 1].
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +63,24 @@ def restore_all(original: np.ndarray, condition: Condition, restorers: dict, set
 
 
 def projection():
-    """The JPEG-consistency projection, (H, W, C) float32 restored and the JPEG file's bytes -> (H, W, C)
-    float32 in [0, 1] (issue 17 item 4). ValueError while unjpeg has none."""
+    """The JPEG-consistency projection as compare uses it: ((H, W, C) float32 restored in [0, 1], the JPEG
+    file's bytes) -> (H, W, C) float32 in [0, 1], every DCT coefficient inside the file's quantization interval
+    (unjpeg.data.consistency.project_image, chroma "delta"). ValueError when its coefficient reader is missing.
+    """
     try:
-        from unjpeg.consistency import project_to_jpeg
-    except ImportError:
-        raise ValueError(
-            "--consistency on needs the JPEG-consistency projection, not in this version"
-        ) from None
-    return project_to_jpeg
+        from unjpeg.data.consistency import project_image
+        from unjpeg.data.jpeg_file import read_jpeg
+    except ImportError as err:
+        raise ValueError(f"--consistency on needs the JPEG-consistency projection: {err}") from None
+
+    def project(restored: np.ndarray, data: bytes) -> np.ndarray:
+        with tempfile.TemporaryDirectory() as folder:  # the coefficient reader takes a path
+            path = Path(folder) / "condition.jpg"
+            path.write_bytes(data)
+            jpeg = read_jpeg(path)
+        return project_image(restored, jpeg)
+
+    return project
 
 
 def load(name: str, source: str, precision: str = "float32"):
