@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import importlib.abc
+import importlib.util
 import logging
 import os
 import sys
-
-# TensorFlow's C++ start-up chatter hides the one line a user needs to read.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tempfile
 
 log = logging.getLogger("unjpeg")
+
+# What TensorFlow's C++ side writes to stderr while it is imported, whatever TF_CPP_MIN_LOG_LEVEL says
+# (absl logging is not set up yet): absl's notice of that, and oneDNN's note that it is on, each once per
+# TensorFlow shared library. Dropped unless -v is given; any other line is passed on.
+START_UP_CHATTER = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+)
 
 # Each module has add_arguments(parser) and run(args), and imports TensorFlow only inside run.
 COMMANDS = {
@@ -28,6 +37,66 @@ def chosen_command(argv: list[str] | None) -> str:
     """The subcommand named in `argv` (its first word not starting with '-'), or "" if none is."""
     words = sys.argv[1:] if argv is None else argv
     return next((word for word in words if not word.startswith("-")), "")
+
+
+def verbose_asked(argv: list[str] | None) -> bool:
+    """Whether -v/--verbose comes before the subcommand in `argv` (where the top-level parser takes it)."""
+    words = sys.argv[1:] if argv is None else argv
+    command = chosen_command(argv)
+    before = words[: words.index(command)] if command else words
+    return any(word in ("-v", "--verbose") for word in before)
+
+
+@contextlib.contextmanager
+def start_up_chatter_dropped():
+    """Hold back what is written to file descriptor 2 (where C++ writes) inside the block, then pass on
+    every line of it but START_UP_CHATTER."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.writelines(line for line in lines if not any(c in line for c in START_UP_CHATTER))
+            sys.stderr.flush()
+
+
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """A one-shot import hook: TensorFlow, whichever module first imports it, runs its package
+    `__init__` inside `start_up_chatter_dropped`. The commands import TensorFlow lazily (never for an
+    .onnx model), so the hook waits for that import rather than making it."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        self.spec = importlib.util.find_spec(fullname)
+        if self.spec is None or self.spec.loader is None:
+            return None
+        self.loader, self.spec.loader = self.spec.loader, self
+        return self.spec
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self.spec.loader = self.loader
+        with start_up_chatter_dropped():
+            self.loader.exec_module(module)
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's start-up lines off the terminal: its C++ log below ERROR, and START_UP_CHATTER."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    already = any(isinstance(finder, QuietTensorFlowImport) for finder in sys.meta_path)
+    if "tensorflow" not in sys.modules and not already:
+        sys.meta_path.insert(0, QuietTensorFlowImport())
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -48,6 +117,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not verbose_asked(argv):
+        quiet_tensorflow()  # before build_parser, which imports the command's module
     args = build_parser(chosen_command(argv)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
