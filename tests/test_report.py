@@ -90,3 +90,11 @@ def test_format_table():
     assert len(lines) == 2 + 3 and lines[3].split()[:7] == ["l2", "10", "4:2:0", "-", "28.00", "2.00", "1.50"]
     assert lines[2].split()[5] == "–"  # the JPEG row has no gain over itself
     assert len({len(line) for line in lines}) == 1  # aligned
+
+
+def test_protocol_notes():
+    plain = markdown_report(METRICS, [])
+    assert "grid shifts" not in plain and "model+consistency" not in plain and "self-ensemble" not in plain
+    metrics = {**METRICS, "double": "3,5@10", "consistency": [True, False], "self_ensemble": True}
+    for text in (markdown_report(metrics, []), html_report(metrics, [])):
+        assert "grid shifts" in text and "model+consistency" in text and "self-ensemble" in text

@@ -85,11 +85,24 @@ def format_table(metrics: dict) -> str:
     return "\n".join([join(header), join(["-" * w for w in widths]), *map(join, lines)])
 
 
-def _self_ensemble_note(metrics: dict) -> str:
-    """The protocol sentence for a compare run with --self-ensemble, else ''."""
-    if not metrics.get("self_ensemble"):
-        return ""
-    return " Every model restored with the 8-fold geometric self-ensemble (rotations and mirror images)."
+def _notes(metrics: dict) -> str:
+    """The protocol sentences for --self-ensemble, --double and --consistency on, or ''."""
+    notes = ""
+    if metrics.get("self_ensemble"):
+        notes += (
+            " Every model restored with the 8-fold geometric self-ensemble (rotations and mirror images)."
+        )
+    if metrics.get("double"):
+        notes += (
+            " Double compression: JPEG, then the top and left cropped so that the 8×8 grid shifts, then JPEG"
+            " again; scored against the original cropped the same way."
+        )
+    if True in metrics.get("consistency", []):
+        notes += (
+            " Rows named model+consistency are projected onto the JPEG file's quantization intervals after"
+            " restoration."
+        )
+    return notes
 
 
 def markdown_report(metrics: dict, figures: list[str]) -> str:
@@ -99,9 +112,9 @@ def markdown_report(metrics: dict, figures: list[str]) -> str:
         "# unjpeg compare",
         "",
         f"Data: `{metrics['data']}`, {n_images} images; JPEG qualities {', '.join(map(str, metrics['qualities']))}.",
-        "Protocol (KAIR / FBCNN / SwinIR): Pillow JPEG (4:2:0 for colour), full-resolution restoration, output "
-        "rounded to 8 bits, metrics on the whole image against the original, averaged over the images."
-        + _self_ensemble_note(metrics),
+        "Protocol (KAIR / FBCNN / SwinIR): Pillow JPEG under each condition below (its chroma subsampling; "
+        "grayscale stays single-channel), full-resolution restoration, output rounded to 8 bits, metrics on the "
+        "whole image against the original, averaged over the images." + _notes(metrics),
         "",
         "| model | source |",
         "|---|---|",
@@ -144,10 +157,8 @@ def html_report(metrics: dict, figures: list[str]) -> str:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>unjpeg compare</title>"
         f"<style>{CSS}</style></head><body><h1>unjpeg compare</h1>",
         f"<p>Data <code>{e(metrics['data'])}</code>: {n_images} images; JPEG qualities "
-        f"{', '.join(map(str, metrics['qualities']))}. Pillow JPEG (4:2:0 for colour), full-resolution "
-        "restoration rounded to 8 bits, metrics on whole images, averaged."
-        + _self_ensemble_note(metrics)
-        + "</p>",
+        f"{', '.join(map(str, metrics['qualities']))}. Pillow JPEG under each condition below, full-resolution "
+        "restoration rounded to 8 bits, metrics on whole images, averaged." + e(_notes(metrics)) + "</p>",
         "<table class='models'><tr><th>model</th><th>source</th></tr>",
         *(f"<tr><td>{e(n)}</td><td><code>{e(s)}</code></td></tr>" for n, s in metrics["models"].items()),
         "</table>",
