@@ -29,6 +29,7 @@ def test_default_is_one_replica_on_the_cpu(monkeypatch):
     assert strategy.extended.worker_devices[0].endswith("CPU:0")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(tf.config.list_physical_devices("GPU") != [], reason="the CPU path only")
 def test_devices_split_the_cpu_before_tensorflow_starts():
     env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CONFIG"}

@@ -128,6 +128,7 @@ print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if m in
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_format", sorted(FORBIDDEN))
 def test_restore_from_export_skips_training_code(exported, tmp_path, image_format):
     skip_without_onnx(image_format)

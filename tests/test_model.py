@@ -169,6 +169,7 @@ print("RESULT" + json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_devices_matches_one_device():
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT],

@@ -10,6 +10,8 @@ from unjpeg.demo import SAMPLES
 from unjpeg.sources import load_restorer
 from unjpeg.tiling import restore_image
 
+pytestmark = pytest.mark.slow  # loads the full shipped models
+
 
 @pytest.fixture(scope="module")
 def sample():
