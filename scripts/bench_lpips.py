@@ -16,13 +16,13 @@ import os
 import platform
 import resource
 import statistics
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import numpy as np
+
 SIDE = 256
 
 
@@ -40,11 +40,8 @@ def _median_ms(step, seconds: float, min_repeats: int = 3) -> float:
 
 def bench_net(net: str, batches: list[int], seconds: float) -> list[dict]:
     """Rows {net, batch, forward_ms_per_image, forward_backward_ms_per_image, peak_rss_mb} for one net."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import numpy as np
     import tensorflow as tf
-    from unjpeg.losses.lpips import LPIPS
+    from unjpeg.losses.lpips import LPIPS  # imports Keras
 
     model = LPIPS(net)
     spec = tf.TensorSpec((None, SIDE, SIDE, 3), tf.float32)

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_lpips  # noqa: E402
 
 
+@pytest.mark.slow  # TensorFlow in a spawned process
 def test_alex_rows_table_and_json(tmp_path, capsys):
     out = tmp_path / "lpips.json"
     argv = ["--nets", "alex", "--batches", "1", "2", "--seconds", "0", "--out", str(out)]

@@ -20,6 +20,7 @@ def tiny(tmp_path_factory):
     return str(saved_tiny_s2dnet(tmp_path_factory.mktemp("model"))[1])
 
 
+@pytest.mark.slow  # one TensorFlow subprocess per model and size
 def test_quick_run_writes_every_section(tiny, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert benchmark.main(["--quick", "--sizes", "128,96x64", "--models", tiny, "--out", str(out)]) == 0
