@@ -10,6 +10,7 @@ and the `unjpeg compare` tables of the given report folders (each holds a metric
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -41,8 +42,6 @@ def compare_table(report: Path) -> str:
 
 def training_curve(run: Path, every: int = 4) -> str:
     """Validation scores from the run's log.csv at every `every`-th checkpoint, and the last one."""
-    import csv
-
     with open(run / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
     config = json.loads((run / "config.json").read_text())
