@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from unjpeg.baselines.models import build_model
 
 
 def assert_trainable(model, images):
@@ -38,8 +39,6 @@ def randomised(model, seed: int = 0, scale: float = 0.1):
 
 def saved_tiny_s2dnet(folder):
     """A width-8 s2dnet with weights randomised at scale 0.05, and its path `folder/tiny.keras`."""
-    from unjpeg.baselines.models import build_model
-
     model = randomised(build_model("s2dnet", width=8), scale=0.05)
     path = folder / "tiny.keras"
     model.save(path)
