@@ -6,8 +6,8 @@ Bad files raise `ImageError` with a one-line message that names the file and the
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,9 @@ IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".p
 
 # Smallest side we accept: one JPEG block (8×8). Anything smaller has no block structure to restore.
 MIN_SIDE = 8
+# Decompression-bomb guard: Pillow's own default limit (about 89.5 MP, a 1024² RGBA bitmap × 4 × 8 /
+# 3); `max_pixels` raises it for a photo that really is that large.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 class ImageError(ValueError):
@@ -42,26 +45,32 @@ class LoadedImage:
     info: dict = field(default_factory=dict)
 
 
-def read_image(path: str | Path, keep_alpha: bool = False) -> LoadedImage:
+def read_image(path: str | Path, keep_alpha: bool = False, max_pixels: int | None = None) -> LoadedImage:
     """Decode any common image format (PNG, BMP, TIFF, JPEG, WebP) into a `LoadedImage`.
 
     Handles grayscale (kept single-channel), palette, 16-bit, CMYK and alpha. Alpha is returned
     separately when `keep_alpha`, otherwise dropped with a warning. EXIF orientation is applied.
+    Images of more than `max_pixels` (default MAX_PIXELS) are refused before they are decoded.
     """
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
+    limit = MAX_PIXELS if max_pixels is None else int(max_pixels)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                opened.load()
-                image = ImageOps.exif_transpose(opened)
-                info = {k: opened.info[k] for k in ("icc_profile", "exif") if opened.info.get(k)}
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(f"{path}: refused, too many pixels (decompression bomb guard): {err}") from None
+        with _pillow_guard_off(), Image.open(path) as opened:
+            width, height = opened.size
+            if width * height > limit:
+                raise ImageError(
+                    f"{path}: refused, {width}×{height} is {width * height:,} pixels, over the "
+                    f"decompression bomb limit of {limit:,} (raise it with --max-pixels if it is real)"
+                )
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+            info = {k: opened.info[k] for k in ("icc_profile", "exif") if opened.info.get(k)}
+    except ImageError:
+        raise
     except OSError as err:
         raise ImageError(f"{path}: not a readable image ({err})") from None
     except (ValueError, SyntaxError) as err:
@@ -70,11 +79,23 @@ def read_image(path: str | Path, keep_alpha: bool = False) -> LoadedImage:
         raise ImageError(
             f"{path}: image is {image.size[0]}×{image.size[1]}, smaller than {MIN_SIDE}×{MIN_SIDE}"
         )
-    pixels, alpha, bit_depth = _to_float(image)
+    pixels, alpha, bit_depth = from_pil(image)
     if alpha is not None and not keep_alpha:
         log.warning("%s: alpha channel dropped", path)
         alpha = None
     return LoadedImage(pixels=pixels, alpha=alpha, bit_depth=bit_depth, info=info)
+
+
+@contextlib.contextmanager
+def _pillow_guard_off():
+    """Pillow's decompression-bomb check off while opening: its limit is global state, so `read_image`
+    checks its own `max_pixels` instead."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -82,7 +103,9 @@ def load_image(path: str | Path) -> np.ndarray:
     return read_image(path).pixels
 
 
-def _to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
+def from_pil(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """A Pillow image of any mode as (pixels (H, W, C) float32 in [0, 1], C in {1, 3}; alpha (H, W) uint8
+    or None; bit depth 8 or 16). No EXIF orientation is applied here."""
     mode = image.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -104,7 +127,8 @@ def _to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
         image = image.convert(image.mode[:-1])
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
-    array = np.asarray(image, dtype=np.float32) / 255.0
+    array = np.asarray(image, dtype=np.float32)
+    array /= 255.0  # in place: a 12 MP photo is 144 MB in float32
     if array.ndim == 2:
         array = array[..., None]
     return array, alpha, 8

@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-TILE, OVERLAP = 512, 32  # `unjpeg restore` defaults
+from unjpeg.tiling import OVERLAP, TILE  # noqa: E402 - `unjpeg restore` defaults
+
 FORMATS = {"keras": "g.keras", "savedmodel": "g_savedmodel", "onnx": "g.onnx", "tflite": "g.tflite"}
 RUNTIMES = {"keras": "TensorFlow", "savedmodel": "TensorFlow", "onnx": "ONNX Runtime", "tflite": "TFLite"}
 
@@ -93,7 +94,7 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
     from PIL import Image
     from unjpeg.baselines.flops import flops_per_pixel
 
-    from unjpeg.restore import Job, restore_file
+    from unjpeg.files import FileOptions, restore_path
     from unjpeg.sources import Restorer, keras_restorer, load_restorer
 
     model = keras_model(source)
@@ -105,15 +106,12 @@ def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict
     window = [restorer.fixed_size or min(side, TILE + 2 * OVERLAP) for side in (height, width)]
     restorer(np.zeros((1, *window, 3), np.float32))  # warm-up on the first window's shape: traces the graph
     rss_loaded = peak_rss_mb()
-    options = argparse.Namespace(
-        tile=TILE, overlap=OVERLAP, self_ensemble=False, format="png", jpeg_quality=95
-    )
-    job = Job(image, image.with_suffix(".restored.png"))
+    target = image.with_suffix(".restored.png")
     runs = []
     for _ in range(repeats):
         timed.pixels, timed.seconds = 0, 0.0
         start = time.perf_counter()
-        restore_file(restorer, job, options)
+        restore_path(restorer, image, target, FileOptions())
         runs.append((time.perf_counter() - start, timed.seconds, timed.pixels))
     seconds, model_seconds, processed = min(runs)
     peak = peak_rss_mb()  # read before the FLOP count and the matmul, which allocate more

@@ -1,10 +1,21 @@
 import io
 import logging
+import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
-from unjpeg.data.images import ImageError, list_images, load_image, read_image, save_image, to_uint8
+from unjpeg.data import images
+from unjpeg.data.images import (
+    ImageError,
+    from_pil,
+    list_images,
+    load_image,
+    read_image,
+    save_image,
+    to_uint8,
+)
 
 
 def test_rgb_png_loads_as_float_in_unit_range(tmp_path):
@@ -94,3 +105,35 @@ def test_save_and_reload_round_trip(tmp_path):
     image = np.random.default_rng(1).random((9, 11, 3)).astype(np.float32)
     save_image(tmp_path / "r.png", image)
     np.testing.assert_array_equal(to_uint8(load_image(tmp_path / "r.png")), to_uint8(image))
+
+
+def test_pixel_limit_refuses_then_allows(tmp_path):
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(path)
+    with pytest.raises(ImageError, match=r"2,000 pixels, over the decompression bomb limit of 1,999"):
+        read_image(path, max_pixels=1999)
+    assert read_image(path, max_pixels=2000).pixels.shape == (40, 50, 3)
+    assert Image.MAX_IMAGE_PIXELS == images.MAX_PIXELS  # Pillow's global guard is restored
+
+
+def test_pixel_limit_applies_before_decoding(tmp_path):
+    # A 3 GP header: refused by the default limit in one line, without decoding (which would need 9 GB).
+    path = tmp_path / "huge.png"
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    struct.pack_into(">II", data, 16, 60000, 50000)
+    struct.pack_into(">I", data, 29, zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        ImageError, match="3,000,000,000 pixels, over the decompression bomb limit of 89,478,485"
+    ):
+        read_image(path)
+
+
+def test_from_pil_modes():
+    pixels, alpha, depth = from_pil(Image.new("RGBA", (9, 8), (255, 0, 0, 128)))
+    assert pixels.shape == (8, 9, 3) and pixels.dtype == np.float32 and alpha.shape == (8, 9)
+    assert pixels[0, 0].tolist() == [1.0, 0.0, 0.0] and alpha[0, 0] == 128 and depth == 8
+    pixels, alpha, _ = from_pil(Image.new("L", (9, 8), 51))
+    assert pixels.shape == (8, 9, 1) and alpha is None and pixels[0, 0, 0] == np.float32(0.2)

@@ -253,3 +253,19 @@ def test_precision_is_chosen_and_named(model, tmp_path, caplog):
     assert np.abs(outputs["float32"] - outputs["bfloat16"]).max() <= 4
     with pytest.raises(SystemExit):  # argparse refuses an unknown choice
         restore(model, tmp_path / "a.png", "-o", tmp_path / "x", "--precision", "float64")
+
+
+def test_max_pixels_lets_a_large_photo_through(model, tmp_path, capsys):
+    photo().save(tmp_path / "a.png")  # 48×40 = 1920 pixels
+    assert restore(model, tmp_path / "a.png", "-o", tmp_path / "out", "--max-pixels", "1000") == 1
+    assert "over the decompression bomb limit of 1,000" in capsys.readouterr().err
+    assert restore(model, tmp_path / "a.png", "-o", tmp_path / "out", "--max-pixels", "1920") == 0
+
+
+def test_png_compress_level_changes_the_size_not_the_pixels(model, tmp_path):
+    photo().save(tmp_path / "a.png")
+    for level in ("0", "9"):
+        assert restore(model, tmp_path / "a.png", "-o", tmp_path / level, "--png-compress-level", level) == 0
+    with Image.open(tmp_path / "0" / "a.png") as fast, Image.open(tmp_path / "9" / "a.png") as small:
+        np.testing.assert_array_equal(np.asarray(fast), np.asarray(small))
+    assert (tmp_path / "0" / "a.png").stat().st_size > (tmp_path / "9" / "a.png").stat().st_size

@@ -185,3 +185,34 @@ def test_self_ensemble_of_gray_and_fixed_size_models():
     assert out.shape == (30, 41, 1)
     np.testing.assert_allclose(out, 0.5 * image + 0.25, atol=1e-5)
     assert {shape[1:] for shape in restore.shapes} == {(32, 32, 3)}
+
+
+def test_progress_bar_counts_every_tile(monkeypatch):
+    from unjpeg import tiling
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, disable, **_):
+            self.total, self.disable, self.n = total, disable, 0
+            bars.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_):
+            return False
+
+        def update(self, count):
+            self.n += count
+
+    monkeypatch.setattr(tiling, "tqdm", Bar)
+    image = np.random.default_rng(0).random((50, 70, 3)).astype(np.float32)
+    recorder = Recorder(box_blur)
+    restore_image(recorder, image, tile=16, overlap=8, progress=True)
+    restore_image(recorder, image, tile=16, overlap=8, self_ensemble=True)
+    restore_image(recorder, image, fixed_size=32)
+    plain, ensemble, fixed = bars
+    assert plain.total == plain.n == 4 * 5 and plain.disable is None  # None: shown on a terminal only
+    assert ensemble.total == ensemble.n == 8 * 4 * 5 and ensemble.disable is True
+    assert fixed.n > 0 and fixed.total >= fixed.n

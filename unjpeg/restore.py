@@ -1,11 +1,13 @@
 """`unjpeg restore`: remove JPEG artifacts from photos at full resolution, writing faithful files.
 
     unjpeg restore INPUT... -o OUTDIR [--model SOURCE] [--strength S] [--tile 512] [--overlap 32]
-                   [--force] [--format png|jpeg] [--jpeg-quality 95]
+                   [--precision auto] [--force] [--format png|jpeg] [--jpeg-quality 95] [--max-pixels N]
 
 Each INPUT is a file or a folder (searched recursively); `photo.jpg` becomes `OUTDIR/photo.png`, and a file
-found in a folder keeps its sub-folder below OUTDIR. The photo is restored in tiles (`gan.tiling`), so memory
-is bounded by the tile, not the photo. What the file carries survives: EXIF orientation is applied to the
+found in a folder keeps its sub-folder below OUTDIR. The photo is restored in tiles (`unjpeg.tiling`), so memory
+is bounded by the tile, not the photo; a photo that takes more than a few seconds shows a bar over its tiles,
+a folder a bar over its files (on a terminal only). This module is the command line over `unjpeg.files`
+(one file) and `unjpeg.sources` (the model). What the file carries survives: EXIF orientation is applied to the
 pixels (and the tag reset to 1), the ICC profile and EXIF are copied, grayscale stays grayscale and alpha
 passes through unchanged.
 
@@ -17,39 +19,29 @@ Refused inputs, each reported on one line while the other files go on:
 - CMYK JPEGs. They come from print workflows, their colours are defined by a CMYK ICC profile that a
   plain CMYK→RGB conversion ignores (and Adobe files are often stored inverted), and that profile cannot
   be copied onto an RGB output. Convert them to RGB with a colour-managed tool first.
-- Files no reader accepts (0 bytes, truncated, not an image), images under 8×8 px, decompression bombs.
+- Files no reader accepts (0 bytes, truncated, not an image), images under 8×8 px, decompression bombs
+  (over `--max-pixels`, by default Pillow's 89.5 MP limit; raise it for a photo that is really that large).
 
 Never overwritten: any input, and an existing output unless `--force`. Outputs are written to a temporary
 file in their folder and renamed into place, so a crash leaves no half-written image.
 
 Only NumPy, Pillow and tqdm are imported here at start; the model's runtime (ONNX Runtime, TensorFlow or
-Keras) is imported by `gan.sources` for the SOURCE given, so an `.onnx` model restores without TensorFlow.
+Keras) is imported by `unjpeg.sources` for the SOURCE given, so an `.onnx` model restores without TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import struct
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
+from unjpeg.files import FORMATS, PNG_COMPRESS_LEVEL, FileOptions, RestoreError, restore_path
+from unjpeg.tiling import OVERLAP, TILE, TilingOptions
 
-log = logging.getLogger(__name__)
-
-SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ORIENTATION = 0x0112  # EXIF tag; the pixels are written upright, so it is reset to 1 ("normal")
-
-
-class RestoreError(ValueError):
-    """An input that is refused or an output that cannot be written, with a one-line reason."""
+__all__ = ["RestoreError", "add_arguments", "run", "plan", "options_from"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="blend L2 (0) into GAN (1) weights, network interpolation; needs a GAN run or shipped:gan",
     )
-    parser.add_argument("--tile", type=int, default=512, help="tile side in px (default 512)")
-    parser.add_argument("--overlap", type=int, default=32, help="context around each tile in px (default 32)")
+    parser.add_argument("--tile", type=int, default=TILE, help=f"tile side in px (default {TILE})")
+    parser.add_argument(
+        "--overlap", type=int, default=OVERLAP, help=f"context around each tile in px (default {OVERLAP})"
+    )
     parser.add_argument(
         "--self-ensemble",
         action="store_true",
@@ -82,8 +76,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--precision", choices=CHOICES, default="auto", help=PRECISION_HELP)
     parser.add_argument("--force", action="store_true", help="replace existing outputs")
-    parser.add_argument("--format", choices=sorted(SUFFIXES), default="png", help="output format (png)")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="png", help="output format (png)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of --format jpeg (95)")
+    parser.add_argument(
+        "--png-compress-level",
+        type=int,
+        default=PNG_COMPRESS_LEVEL,
+        metavar="0-9",
+        help=f"zlib level of --format png (default {PNG_COMPRESS_LEVEL}: fast, same pixels as any level)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="refuse images of more than N pixels (default: Pillow's decompression-bomb limit, 89.5 MP)",
+    )
+
+
+def options_from(args: argparse.Namespace) -> FileOptions:
+    """The per-file options of `unjpeg restore` from its parsed command line (RestoreError if invalid)."""
+    tiling = TilingOptions(tile=args.tile, overlap=args.overlap, self_ensemble=args.self_ensemble)
+    return FileOptions(
+        tiling=tiling,
+        format=args.format,
+        jpeg_quality=args.jpeg_quality,
+        png_compress_level=args.png_compress_level,
+        max_pixels=args.max_pixels,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,15 +112,14 @@ def run(args: argparse.Namespace) -> int:
     from unjpeg.data.images import ImageError
     from unjpeg.sources import load_restorer
 
-    if not 1 <= args.jpeg_quality <= 100:
-        raise RestoreError(f"--jpeg-quality must be in [1, 100], got {args.jpeg_quality}")
+    options = options_from(args)
     out = Path(args.out)
     try:
         check_writable(out)
     except OSError as err:
         sys.stderr.write(f"error: {out}: output folder is not writable ({err.strerror or err})\n")
         return 2
-    jobs, errors = plan(args.inputs, out, SUFFIXES[args.format], args.force)
+    jobs, errors = plan(args.inputs, out, FORMATS[args.format], args.force)
     for message in errors:
         sys.stderr.write(f"error: {message}\n")
     written, failed = 0, len(errors)
@@ -110,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         restorer = load_restorer(args.model, args.strength, args.precision)
         for job in tqdm(jobs, unit="image", disable=None, file=sys.stderr):
             try:
-                restore_file(restorer, job, args)
+                restore_path(restorer, job.source, job.target, options, progress=True)
                 written += 1
             except (ImageError, RestoreError) as err:
                 tqdm.write(f"error: {err}", file=sys.stderr)
@@ -162,109 +180,3 @@ def plan(inputs: list[str], out: Path, suffix: str, force: bool) -> tuple[list[J
             claimed[target] = job.source
             jobs.append(job)
     return jobs, errors
-
-
-def restore_file(restorer, job: Job, args: argparse.Namespace) -> None:
-    """Read, check, restore and write one image (see the module docstring for what is kept)."""
-    from unjpeg.data.images import read_image, to_pil
-    from unjpeg.tiling import restore_image
-
-    image = read_image(job.source, keep_alpha=True)
-    refuse_unsupported(job.source, image.bit_depth)
-    if image.alpha is not None and args.format == "jpeg":
-        raise RestoreError(f"{job.source}: has an alpha channel, which JPEG cannot store; use --format png")
-    restored = restore_image(
-        restorer,
-        image.pixels,
-        tile=args.tile,
-        overlap=args.overlap,
-        fixed_size=restorer.fixed_size,
-        self_ensemble=args.self_ensemble,
-    )
-    del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
-    pil = to_pil(to_uint8_inplace(restored), image.alpha)
-    options = {k: v for k, v in image.info.items() if k == "icc_profile"}
-    if "exif" in image.info:
-        options["exif"] = exif_upright(image.info["exif"], job.source)
-    if args.format == "jpeg":
-        # 4:4:4: the restored colour edges are not subsampled again.
-        options.update(quality=args.jpeg_quality, subsampling=0)
-    write_atomic(pil, job.target, "JPEG" if args.format == "jpeg" else "PNG", options)
-
-
-def refuse_unsupported(path: Path, bit_depth: int) -> None:
-    """Raise RestoreError for 16-bit images and CMYK JPEGs (reasons in the module docstring)."""
-    from PIL import Image
-
-    with open(path, "rb") as handle:
-        header = handle.read(25)
-    # Pillow reads a 16-bit RGB PNG as 8-bit RGB, so its IHDR bit depth (byte 24) is checked directly.
-    png16 = header[:8] == PNG_SIGNATURE and header[12:16] == b"IHDR" and header[24] == 16
-    if bit_depth == 16 or png16:
-        raise RestoreError(
-            f"{path}: 16-bit images are not supported (JPEG artifacts only exist in 8-bit JPEGs; "
-            "convert it to 8-bit first if it came from a JPEG)"
-        )
-    with Image.open(path) as opened:
-        if opened.mode == "CMYK":
-            raise RestoreError(
-                f"{path}: CMYK images are not supported (convert to RGB with its colour profile first)"
-            )
-
-
-def to_uint8_inplace(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) float32 in [0, 1] to uint8, rounding to nearest, scaling in place to spare a float64 copy."""
-    np.multiply(image, 255.0, out=image)
-    np.rint(image, out=image)
-    return image.astype(np.uint8)
-
-
-def exif_upright(data: bytes, path: Path) -> bytes:
-    """EXIF bytes with the Orientation tag of IFD0 set to 1, patched in place so nothing else moves.
-
-    Rewriting EXIF through a parser would move maker notes, whose offsets are absolute; a 2-byte patch
-    cannot. EXIF that cannot be parsed is dropped with a warning, since a stale orientation would make
-    viewers rotate the already upright pixels a second time.
-    """
-    start = 6 if data.startswith(b"Exif\x00\x00") else 0
-    order = {b"II": "<", b"MM": ">"}.get(data[start : start + 2])
-    try:
-        if order is None:
-            raise struct.error("no TIFF byte order mark")
-        (ifd,) = struct.unpack_from(order + "I", data, start + 4)
-        (count,) = struct.unpack_from(order + "H", data, start + ifd)
-        for i in range(count):
-            entry = start + ifd + 2 + 12 * i
-            tag, kind, number = struct.unpack_from(order + "HHI", data, entry)
-            if tag == ORIENTATION and kind == 3 and number == 1:  # one SHORT, stored in the entry
-                patched = bytearray(data)
-                struct.pack_into(order + "H", patched, entry + 8, 1)
-                return bytes(patched)
-    except struct.error as err:
-        log.warning("%s: EXIF dropped, cannot be parsed (%s)", path, err)
-        return b""
-    return data
-
-
-def write_atomic(pil, target: Path, image_format: str, options: dict) -> None:
-    """Save `pil` to a temporary file beside `target`, then rename it into place (POSIX rename is atomic)."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as err:
-        raise RestoreError(f"{target}: cannot write ({err.strerror or err})") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pil.save(stream, format=image_format, **options)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(temp, target)
-    except OSError as err:
-        raise RestoreError(f"{target}: cannot write ({err.strerror or err})") from None
-    finally:
-        Path(temp).unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
