@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image
 from unjpeg.data.images import to_uint8
 
+# JPEG codes 8×8 pixel blocks (ITU-T T.81): the one grid of the project (patch crops, padding, tiles, PSNR-B).
+GRID = 8
 # Quality range used for quality-blind training, as in FBCNN (Jiang et al., ICCV 2021) and the data README.
 DEFAULT_QUALITY_RANGE = (10, 50)
 # The range users' files come from (phones, cameras and the web sit at 75-98): issue 17's "real" training.
