@@ -28,9 +28,9 @@ Equality holds in inference mode; in training mode batch norm uses the statistic
 import keras
 import numpy as np
 from unjpeg.baselines.layers import CropLike, PadToMultiple
+from unjpeg.data.jpeg import GRID
 
-BLOCK = 8  # JPEG's DCT block size.
-WINDOW = 3 * BLOCK  # BlockCNN's input: the block with its 8 neighbours, 24×24 pixels.
+WINDOW = 3 * GRID  # BlockCNN's input: the block with its 8 neighbours, 24×24 pixels.
 LEAKY_SLOPE = 0.1  # nn.LeakyReLU(0.1) in the authors' model.py.
 
 
@@ -78,7 +78,7 @@ def build_blockcnn(width: int = 64) -> keras.Model:
     Parameters at `width=64`: 2,523,651 (2,510,467 trainable).
     """
     inputs = keras.Input((None, None, 3), name="jpeg")
-    x = PadToMultiple(BLOCK, border=BLOCK, mode="SYMMETRIC", name="pad")(inputs)
+    x = PadToMultiple(GRID, border=GRID, mode="SYMMETRIC", name="pad")(inputs)
     x = _conv_bn_act(x, width, 6, 2, "conv1")
     x = _bottleneck(x, 3, "bottleneck1")
     x = _bottleneck(x, 3, "bottleneck2")
@@ -96,7 +96,7 @@ def build_blockcnn(width: int = 64) -> keras.Model:
     x = _conv_bn_act(x, width, 1, 1, "conv7")
     x = _bottleneck(x, 1, "bottleneck9")
     # An 8×8 stride-8 transposed conv is a 1×1 conv to 8·8·3 channels followed by depth-to-space(8).
-    x = keras.layers.Conv2DTranspose(3, BLOCK, strides=BLOCK, name="conv8")(x)
+    x = keras.layers.Conv2DTranspose(3, GRID, strides=GRID, name="conv8")(x)
     correction = CropLike(name="crop")(x, inputs)
     outputs = keras.layers.Add(name="restored")([inputs, correction])
     return keras.Model(inputs, outputs, name="blockcnn")
@@ -112,15 +112,15 @@ def restore_blockwise(model: keras.Model, image: np.ndarray) -> np.ndarray:
     exactly that window. For tests and documentation; `build_blockcnn`'s single pass gives the same result.
     """
     height, width = image.shape[:2]
-    extra_h, extra_w = -height % BLOCK, -width % BLOCK
-    padded = np.pad(image, ((BLOCK, BLOCK + extra_h), (BLOCK, BLOCK + extra_w), (0, 0)), mode="symmetric")
-    rows, cols = (height + extra_h) // BLOCK, (width + extra_w) // BLOCK
+    extra_h, extra_w = -height % GRID, -width % GRID
+    padded = np.pad(image, ((GRID, GRID + extra_h), (GRID, GRID + extra_w), (0, 0)), mode="symmetric")
+    rows, cols = (height + extra_h) // GRID, (width + extra_w) // GRID
     windows = [
-        padded[BLOCK * i : BLOCK * i + WINDOW, BLOCK * j : BLOCK * j + WINDOW]
+        padded[GRID * i : GRID * i + WINDOW, GRID * j : GRID * j + WINDOW]
         for i in range(rows)
         for j in range(cols)
     ]
     restored = keras.ops.convert_to_numpy(model(np.stack(windows), training=False))
-    centres = restored[:, BLOCK : 2 * BLOCK, BLOCK : 2 * BLOCK]  # (rows·cols, 8, 8, 3), row-major blocks
-    tiled = centres.reshape(rows, cols, BLOCK, BLOCK, 3).transpose(0, 2, 1, 3, 4)
-    return tiled.reshape(rows * BLOCK, cols * BLOCK, 3)[:height, :width]
+    centres = restored[:, GRID : 2 * GRID, GRID : 2 * GRID]  # (rows·cols, 8, 8, 3), row-major blocks
+    tiled = centres.reshape(rows, cols, GRID, GRID, 3).transpose(0, 2, 1, 3, 4)
+    return tiled.reshape(rows * GRID, cols * GRID, 3)[:height, :width]
