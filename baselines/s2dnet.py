@@ -24,8 +24,8 @@ import keras
 from keras import layers
 from unjpeg.baselines.conditioning import FiLM, film_parameters, tables_input
 from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
+from unjpeg.data.jpeg import GRID  # the input is padded to this grid whatever the fold
 
-GRID = 8  # JPEG block size: the input is padded to this grid whatever the fold.
 RESIDUAL_SCALE = 0.2
 NEGATIVE_SLOPE = 0.2
 FLOAT32 = "float32"  # dtype of the layers the output is built from, whatever the global policy

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from unjpeg.data.jpeg import SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
+from unjpeg.data.jpeg import GRID, SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
 
-GRID = 8  # JPEG block size
 # ITU-T T.81 Annex K, tables K.1 (luminance) and K.2 (chrominance), natural row-major order: the base
 # tables libjpeg scales by quality (jcparam.c).
 IJG_LUMA = np.array(

@@ -23,9 +23,15 @@ import numpy as np
 from PIL import Image
 from unjpeg.data.datasets import ImageSet
 from unjpeg.data.degradations import RealDegradation, degrade_real
-from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE, decode_jpeg, jpeg_bytes, normalise_tables, quant_tables
+from unjpeg.data.jpeg import (
+    DEFAULT_QUALITY_RANGE,
+    GRID,
+    decode_jpeg,
+    jpeg_bytes,
+    normalise_tables,
+    quant_tables,
+)
 
-GRID = 8  # JPEG block size
 DEGRADATIONS = ("classic", "real")
 TABLES = 128  # length of the conditioning vector: 2 tables × 64 steps
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-GRID = 8  # JPEG block size: tiles start on this grid so the model sees the same blocks as untiled.
+from unjpeg.data.jpeg import GRID  # tiles start on it so the model sees the same blocks as untiled
+
 CODING_UNIT = 16  # 4:2:0 JPEG codes colour in 16×16 px units: flips of a padded image keep them aligned.
 TILE, OVERLAP = 512, 32  # the defaults of restore, compare and the API (module docstring)
 PROGRESS_DELAY = 2.0  # s: a tile progress bar appears only for a photo that takes longer than this
