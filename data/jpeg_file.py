@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from unjpeg.data.jpeg import GRID as BLOCK  # one 8×8 block of DCT coefficients
 
-BLOCK = 8
 ORIENTATION = 0x0112  # EXIF tag: how the stored pixels must be turned to be shown upright (1 = as stored)
 SUPPORTED_COLOR_SPACES = {1: "gray", 3: "ycbcr"}  # libjpeg J_COLOR_SPACE values: JCS_GRAYSCALE, JCS_YCbCr
 LIBJPEG_COLOR_NAMES = {0: "unknown", 2: "RGB (no colour transform)", 4: "CMYK", 5: "YCCK"}

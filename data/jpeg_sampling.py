@@ -7,8 +7,7 @@ of the component, `JpegFile.subsampling(index)`: (2, 2) for 4:2:0 chroma, (1, 2)
 from __future__ import annotations
 
 import numpy as np
-
-BLOCK = 8
+from unjpeg.data.jpeg import GRID as BLOCK  # one 8×8 DCT block
 
 
 def round_up(value: int, unit: int) -> int:
