@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from unjpeg.data import images
+from unjpeg.data.jpeg import GRID  # PSNR-B (Yim & Bovik 2011) measures on the JPEG block grid
 
 # ITU-R BT.601 studio-swing luma, as MATLAB's rgb2ycbcr and KAIR's `rgb2ycbcr(img, only_y=True)`:
 # Y = 16 + (65.481 R + 128.553 G + 24.966 B) with R, G, B in [0, 1], so Y is in [16, 235].
@@ -28,9 +29,6 @@ SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_C1 = (0.01 * 255.0) ** 2
 SSIM_C2 = (0.03 * 255.0) ** 2
-
-# PSNR-B (Yim & Bovik 2011, "Quality assessment of deblocked images"): the JPEG block grid is 8 pixels.
-BLOCK_SIZE = 8
 
 
 def _checked_uint8(image: np.ndarray) -> np.ndarray:
@@ -151,19 +149,19 @@ def blocking_effect_factor(image: np.ndarray) -> float:
     height, width = image.shape
     diff_h = (image[:, :-1] - image[:, 1:]) ** 2  # (H, W - 1): pixel j against j + 1
     diff_v = (image[:-1, :] - image[1:, :]) ** 2  # (H - 1, W)
-    on_grid_h = np.arange(width - 1) % BLOCK_SIZE == BLOCK_SIZE - 1
-    on_grid_v = np.arange(height - 1) % BLOCK_SIZE == BLOCK_SIZE - 1
+    on_grid_h = np.arange(width - 1) % GRID == GRID - 1
+    on_grid_v = np.arange(height - 1) % GRID == GRID - 1
     sum_b = diff_h[:, on_grid_h].sum() + diff_v[on_grid_v, :].sum()
     sum_bc = diff_h[:, ~on_grid_h].sum() + diff_v[~on_grid_v, :].sum()
-    n_hb = height * (width / BLOCK_SIZE - 1)
-    n_vb = width * (height / BLOCK_SIZE - 1)
+    n_hb = height * (width / GRID - 1)
+    n_vb = width * (height / GRID - 1)
     n_hbc = height * (width - 1) - n_hb
     n_vbc = width * (height - 1) - n_vb
     d_b = sum_b / (n_hb + n_vb)
     d_bc = sum_bc / (n_hbc + n_vbc)
     if d_b <= d_bc:
         return 0.0
-    eta = math.log2(BLOCK_SIZE) / math.log2(min(height, width))
+    eta = math.log2(GRID) / math.log2(min(height, width))
     return float(eta * (d_b - d_bc))
 
 

@@ -15,7 +15,8 @@ then scores as what it is, lost detail, and adding any constant per block leaves
 """
 
 import numpy as np
-from unjpeg.losses.metrics import BLOCK_SIZE, BT601_Y_COEFFS, BT601_Y_OFFSET
+from unjpeg.data.jpeg import GRID
+from unjpeg.losses.metrics import BT601_Y_COEFFS, BT601_Y_OFFSET
 
 # Sobel derivative and smoothing taps. skimage's `sobel(axis=...)` uses [1, 2, 1] / 4 for smoothing; `tenengrad`
 # keeps the textbook integer kernel.
@@ -52,7 +53,7 @@ def _valid_mask(shape: tuple[int, int], grid: int | None) -> np.ndarray:
     return rows[:, None] & columns[None, :]
 
 
-def laplacian_variance(img: np.ndarray, grid: int | None = BLOCK_SIZE) -> float:
+def laplacian_variance(img: np.ndarray, grid: int | None = GRID) -> float:
     """Variance of the 3x3 Laplacian [[0, 1, 0], [1, -4, 1], [0, 1, 0]] of the luma, over the valid (H-2, W-2)
     positions whose stencil lies inside one `grid` block (module docstring).
 
@@ -63,7 +64,7 @@ def laplacian_variance(img: np.ndarray, grid: int | None = BLOCK_SIZE) -> float:
     return float(np.var(lap[_valid_mask(y.shape, grid)]))
 
 
-def tenengrad(img: np.ndarray, grid: int | None = BLOCK_SIZE) -> float:
+def tenengrad(img: np.ndarray, grid: int | None = GRID) -> float:
     """Mean gradient magnitude sqrt(gx^2 + gy^2) of the luma with the 3x3 Sobel kernels, over the valid
     positions whose stencil lies inside one `grid` block.
 
@@ -84,7 +85,7 @@ def _dct_matrix(n: int) -> np.ndarray:
     return matrix
 
 
-def high_frequency_energy(img: np.ndarray, cutoff: float = 0.25, grid: int = BLOCK_SIZE) -> float:
+def high_frequency_energy(img: np.ndarray, cutoff: float = 0.25, grid: int = GRID) -> float:
     """Share in [0, 1] of the luma's in-block AC energy in 2-D DCT frequencies above a radial `cutoff`.
 
     The luma, cropped to whole `grid` blocks, is transformed block by block with the orthonormal DCT-II (as
@@ -150,7 +151,7 @@ def _blockwise_mean(image: np.ndarray, size: int, axis: int, grid: int) -> np.nd
     return _uniform_filter1d(image.reshape(shape), size, axis + 1).reshape(image.shape)
 
 
-def blur_effect(img: np.ndarray, h_size: int = 11, grid: int | None = BLOCK_SIZE) -> float:
+def blur_effect(img: np.ndarray, h_size: int = 11, grid: int | None = GRID) -> float:
     """No-reference blur in [0, 1]: 0 sharp, towards 1 blurred (Crete-Roffet et al. 2007).
 
     Crete, Dolmiere, Ladret & Nicolas, "The blur effect: perception and estimation with a new no-reference
