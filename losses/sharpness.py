@@ -15,6 +15,7 @@ then scores as what it is, lost detail, and adding any constant per block leaves
 """
 
 import numpy as np
+from unjpeg.data.consistency import dct_matrix
 from unjpeg.data.jpeg import GRID
 from unjpeg.losses.metrics import BT601_Y_COEFFS, BT601_Y_OFFSET
 
@@ -77,32 +78,24 @@ def tenengrad(img: np.ndarray, grid: int | None = GRID) -> float:
     return float(np.mean(np.sqrt(gx**2 + gy**2)[_valid_mask(y.shape, grid)]))
 
 
-def _dct_matrix(n: int) -> np.ndarray:
-    """(n, n) orthonormal DCT-II: row u is a(u) cos((2x + 1) u pi / 2n), the transform of JPEG's blocks."""
-    x = np.arange(n)
-    matrix = np.cos((2 * x[None, :] + 1) * x[:, None] * np.pi / (2 * n)) * np.sqrt(2.0 / n)
-    matrix[0] /= np.sqrt(2.0)
-    return matrix
-
-
-def high_frequency_energy(img: np.ndarray, cutoff: float = 0.25, grid: int = GRID) -> float:
+def high_frequency_energy(img: np.ndarray, cutoff: float = 0.25) -> float:
     """Share in [0, 1] of the luma's in-block AC energy in 2-D DCT frequencies above a radial `cutoff`.
 
-    The luma, cropped to whole `grid` blocks, is transformed block by block with the orthonormal DCT-II (as
-    JPEG). Coefficient (u, v) has frequencies u / 2grid and v / 2grid cycles per pixel; normalised to Nyquist
-    its radius is r = sqrt(u^2 + v^2) / grid. The default 0.25 is 0.125 cycles per pixel, a period of 8 pixels:
-    the share of detail finer than a JPEG block. Each block's DC is left out, so that block means (the grid
-    component) count neither as detail nor in the total. 0.0 for an image without AC energy.
+    The luma, cropped to whole 8x8 blocks (GRID), is transformed block by block with the orthonormal DCT-II of
+    JPEG (data.consistency.dct_matrix). Coefficient (u, v) has frequencies u / 16 and v / 16 cycles per pixel;
+    normalised to Nyquist its radius is r = sqrt(u^2 + v^2) / 8. The default 0.25 is 0.125 cycles per pixel, a
+    period of 8 pixels: the share of detail finer than a JPEG block. Each block's DC is left out, so that block
+    means (the grid component) count neither as detail nor in the total. 0.0 for an image without AC energy.
     """
     y = luma(img)
-    height, width = (side // grid * grid for side in y.shape)
+    height, width = (side // GRID * GRID for side in y.shape)
     if not height or not width:
-        raise ValueError(f"high_frequency_energy needs at least {grid}x{grid} px, got {y.shape}")
-    blocks = y[:height, :width].reshape(height // grid, grid, width // grid, grid).transpose(0, 2, 1, 3)
-    dct = _dct_matrix(grid)
-    power = (dct @ blocks @ dct.T) ** 2  # (H / grid, W / grid, grid, grid)
-    u = np.arange(grid)
-    radius = np.sqrt(u[:, None] ** 2 + u[None, :] ** 2) / grid
+        raise ValueError(f"high_frequency_energy needs at least {GRID}x{GRID} px, got {y.shape}")
+    blocks = y[:height, :width].reshape(height // GRID, GRID, width // GRID, GRID).transpose(0, 2, 1, 3)
+    dct = dct_matrix()
+    power = (dct @ blocks @ dct.T) ** 2  # (H / 8, W / 8, 8, 8)
+    u = np.arange(GRID)
+    radius = np.sqrt(u[:, None] ** 2 + u[None, :] ** 2) / GRID
     ac = power.sum(axis=(0, 1))
     ac[0, 0] = 0.0
     total = ac.sum()
