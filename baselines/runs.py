@@ -86,13 +86,6 @@ def split_of_init(init: str | Path) -> dict:
     return {"split_seed": split_seed(load_config(init))}
 
 
-def check_same_model(out: Path, model_name: str, key: str = "model") -> None:
-    """Stop with a clear error when resuming a run of another architecture."""
-    saved = load_config(out).get(key)
-    if saved != model_name:
-        raise RunFolderError(f"{out}: this run trained {saved!r}, cannot resume it as {model_name!r}")
-
-
 def read_state(out: Path) -> dict:
     path = out / "state.json"
     return json.loads(path.read_text()) if path.is_file() else {"step": 0, "epoch": 0}

@@ -1,113 +1,51 @@
-"""L2 training of a baseline generator with Keras `compile`/`fit`, resumable from its run folder."""
+"""L2 training of a baseline generator with Keras `compile`/`fit`, resumable from its run folder.
+
+The skeleton (run folder, patches, schedule, checkpoints, the non-finite guard) is
+`baselines.training_loop`'s; this module adds the model, its loss and its checkpoint file (checkpoint.keras:
+the compiled model with its optimizer state).
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
-from unjpeg.baselines import runs
-from unjpeg.baselines.models import MODELS, build_model
-from unjpeg.data.datasets import training_sets
-from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
-from unjpeg.data.options import add_data_options, data_config
-from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs
+from keras import ops
+from unjpeg.baselines import runs, training_loop
+from unjpeg.baselines.models import build_model
+from unjpeg.baselines.precision import POLICIES, dtype_policy
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(training_loop.RunConfig):
     """L2 training settings; the defaults are those of the README's runs."""
 
-    model: str
-    data: str
-    out: str
-    quality: tuple[int, int] = DEFAULT_QUALITY_RANGE
-    patch: int = 128
-    batch: int = 16
-    steps: int = 5_000
-    steps_per_epoch: int = 250  # one epoch is also the checkpoint interval
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
-    seed: int = 1  # patches and weights
-    # Apart from `seed`, so that a stage started with --init and a new --seed never trains on the
-    # images its init was validated on. `unjpeg train --init RUN` takes RUN's (runs.split_of_init).
-    split_seed: int = 1
-    val_fraction: float = 0.1
-    val_qualities: tuple[int, ...] = (10, 30)
-    val_size: int = 256
-    grid_offsets: bool = False
-    gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
-    model_kwargs: dict = field(default_factory=dict)
-    init: str = ""  # generator to start from (see `init_weights`); "" starts from the builder's init
 
-    @property
-    def epochs(self) -> int:
-        return math.ceil(self.steps / self.steps_per_epoch)
+
+def psnr_per_image(clean, restored):
+    """PSNR in dB (B,) float32 of (B, H, W, C) images in [0, 1], the restored one clipped to [0, 1]."""
+    clean, restored = ops.cast(clean, "float32"), ops.cast(restored, "float32")
+    mse = ops.mean(ops.square(clean - ops.clip(restored, 0.0, 1.0)), axis=(1, 2, 3))
+    return -10.0 * ops.log(ops.maximum(mse, 1e-10)) / ops.log(10.0)
 
 
 @keras.saving.register_keras_serializable(package="unjpeg")
 def psnr(y_true, y_pred):
     """PSNR in dB of images in [0, 1] (the prediction clipped to [0, 1]), averaged over the batch."""
-    mse = tf.reduce_mean(tf.square(y_true - tf.clip_by_value(y_pred, 0.0, 1.0)), axis=[1, 2, 3])
-    return tf.reduce_mean(-10.0 * tf.math.log(tf.maximum(mse, 1e-10)) / tf.math.log(10.0))
+    return ops.mean(psnr_per_image(y_true, y_pred))
 
 
 def input_size(model: keras.Model) -> int | None:
     """The fixed square input size of a model such as autoencoder-fc, or None if fully convolutional."""
     return model.inputs[0].shape[1]
-
-
-class RunMonitor(keras.callbacks.Callback):
-    """At each epoch end: PSNR per validation quality into the logs, a sample grid, then the checkpoint.
-
-    The checkpoint is written only when the epoch's loss is finite, atomically, so a killed or diverged
-    run keeps its last good state.
-    """
-
-    def __init__(self, out: Path, val_pairs: dict, steps_per_epoch: int):
-        super().__init__()
-        self.out, self.val_pairs, self.steps_per_epoch = out, val_pairs, steps_per_epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        for quality, (degraded, clean) in self.val_pairs.items():
-            restored = self.model.predict(degraded, batch_size=4, verbose=0)
-            logs[f"val_psnr_q{quality}"] = float(psnr(clean, restored))
-        degraded, clean = self.val_pairs[min(self.val_pairs)]
-        shown = slice(0, min(4, len(degraded)))
-        runs.save_sample_grid(
-            self.out / "samples" / f"epoch_{epoch + 1:04d}.png",
-            degraded[shown],
-            self.model.predict(degraded[shown], verbose=0),
-            clean[shown],
-        )
-        if not np.isfinite(logs.get("loss", np.nan)):
-            log.error("epoch %d: non-finite loss, checkpoint not written", epoch + 1)
-            self.model.stop_training = True
-            return
-        tmp = self.out / "checkpoint.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.out / "checkpoint.keras")
-        runs.write_json(
-            self.out / "state.json", {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch}
-        )
-
-
-def init_path(source: str) -> Path:
-    """The `.keras` file behind `source`: shipped:NAME, a run folder (generator, else checkpoint) or a file."""
-    from unjpeg.sources import keras_path
-
-    path = keras_path(source)
-    if path is None:
-        raise runs.RunFolderError(f"{source}: --init needs shipped:NAME, a run folder or a .keras generator")
-    return path
 
 
 def init_weights(model: keras.Model, init: keras.Model) -> None:
@@ -134,85 +72,71 @@ def init_weights(model: keras.Model, init: keras.Model) -> None:
 
 
 def compiled_model(config: TrainConfig) -> keras.Model:
-    model = build_model(config.model, **config.model_kwargs)
+    """The generator of `config`, computing under its precision, compiled with MSE (Keras computes the
+    loss in float32 whatever the output dtype) and the PSNR metric."""
+    with dtype_policy(POLICIES[config.precision]):
+        model = build_model(config.model, **config.model_kwargs)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse", metrics=[psnr])
     return model
 
 
-def train(config: TrainConfig, resume: bool = False, force: bool = False) -> Path:
-    """Train `config.model` with L2 loss; returns the run folder holding `generator.keras`."""
-    init = init_path(config.init) if config.init and not resume else None
-    out = runs.prepare_run_folder(config.out, resume, force)
-    if resume:
-        runs.check_same_model(out, config.model)
-    keras.utils.set_random_seed(config.seed)
-    state = runs.read_state(out)
-    if resume and (out / "checkpoint.keras").is_file():
-        model = keras.models.load_model(out / "checkpoint.keras")
-        log.info("resuming %s from step %d", out, state["step"])
+def validate(model: keras.Model, val_pairs: dict):
+    """PSNR per validation quality, and the sample grid's images at the lowest quality."""
+    scores = {}
+    for quality, (degraded, clean) in val_pairs.items():
+        restored = model.predict(degraded, batch_size=4, verbose=0)
+        scores[f"val_psnr_q{quality}"] = float(psnr(clean, restored))
+    degraded, clean = (images[:4] for images in val_pairs[min(val_pairs)])
+    return scores, (degraded, model.predict(degraded, verbose=0), clean)
+
+
+def save_checkpoint(model: keras.Model, path: Path) -> None:
+    """Save the compiled model atomically, so a kill mid-save keeps the previous checkpoint."""
+    tmp = path.with_name("checkpoint.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    force: bool = False,
+    init: Callable[[], keras.Model] | None = None,
+) -> Path:
+    """Train `config.model` with L2 loss; returns the run folder holding the float32 `generator.keras`.
+
+    `init` returns the generator to start from (see `init_weights`); it is called only when the run
+    starts from step 0 (a new run, or --resume without a checkpoint). Raises `TrainingDiverged`.
+    """
+    out, state = training_loop.start_run(config, resume, force)
+    checkpoint = out / "checkpoint.keras"
+    if resume and checkpoint.is_file():
+        model = keras.models.load_model(checkpoint)  # its layers keep the precision they were saved with
     else:
         model, state = compiled_model(config), {"step": 0, "epoch": 0}
         if init is not None:
-            from unjpeg.sources import load_keras_generator
-
-            init_weights(model, load_keras_generator(init))
-            log.info("starting from the weights of %s", config.init)
+            init_weights(model, init())
+            log.info("starting from the weights of %s", config.init or "the given generator")
+    training_loop.log_start(out, resume, state, config)
     runs.save_config(out, config)
 
     patch = input_size(model) or config.patch
-    train_set, val_set = training_sets(config.data, patch, config.val_fraction, config.split_seed)
-    log.info("%d training and %d validation images", len(train_set.images), len(val_set.images))
-    patches = PatchConfig(patch, tuple(config.quality), config.grid_offsets, config.gray_fraction)
-    # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.
-    dataset = patch_dataset(train_set, patches, config.batch, seed=config.seed + state["epoch"])
-    val_pairs = validation_pairs(val_set, tuple(config.val_qualities), input_size(model) or config.val_size)
-    callbacks = [
-        RunMonitor(out, val_pairs, config.steps_per_epoch),
-        keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), update_freq=50),
-    ]
-    model.fit(
-        dataset,
-        steps_per_epoch=config.steps_per_epoch,
-        epochs=config.epochs,
-        initial_epoch=state["epoch"],
-        shuffle=False,  # the patch stream is already random
-        callbacks=callbacks,
-        verbose=1 if os.environ.get("UNJPEG_QUIET") is None else 2,
+    dataset, val_pairs = training_loop.patch_data(config, state, patch, input_size(model) or config.val_size)
+    monitor = training_loop.RunMonitor(
+        out,
+        config,
+        state,
+        validate=lambda trained: validate(trained, val_pairs),
+        save_checkpoint=lambda step: save_checkpoint(model, checkpoint),
     )
-    if runs.read_state(out)["epoch"] > 0:
-        best = keras.models.load_model(out / "checkpoint.keras")
-        generator = build_model(config.model, **config.model_kwargs)
+    training_loop.fit_run(model, dataset, monitor)
+    if checkpoint.is_file():
+        # The last good weights: this model's unless the run diverged after the checkpoint.
+        best = keras.models.load_model(checkpoint) if monitor.diverged else model
+        with dtype_policy("float32"):
+            generator = build_model(config.model, **config.model_kwargs)
         generator.set_weights(best.get_weights())
         generator.save(out / "generator.keras")
+    training_loop.check_diverged(out, monitor, checkpoint.is_file())
     return out
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, choices=sorted(MODELS))
-    parser.add_argument("--blocks", type=int, help="s2dnet residual blocks (default 4)")
-    parser.add_argument(
-        "--init",
-        default="",
-        help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
-    )
-    add_data_options(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.blocks and args.model != "s2dnet":
-        raise ValueError(f"--blocks applies to s2dnet only, not {args.model}")
-    saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
-    kwargs = {"width": args.width, "num_blocks": args.blocks}
-    config = TrainConfig(
-        model=args.model,
-        # A resumed run keeps the architecture it was built with unless told otherwise.
-        model_kwargs={key: value for key, value in kwargs.items() if value} or saved.get("model_kwargs", {}),
-        init=args.init or saved.get("init", ""),
-        **({"learning_rate": args.lr} if args.lr else {}),
-        **data_config(args, saved),
-    )
-    out = train(config, resume=args.resume, force=args.force)
-    logging.getLogger("unjpeg").info("generator: %s", out / "generator.keras")
-    return 0

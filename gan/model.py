@@ -11,16 +11,15 @@ Distribution: per-example losses are reduced with `tf.nn.compute_average_loss` (
 cross-replica gradient sum of `tf.distribute` strategies gives the gradient of the global mean. The logged
 values are per-replica means, which Keras averages over replicas.
 
-Mixed precision: under the `mixed_float16` policy G and D compute in float16; their outputs are cast to
-float32 before any loss, LPIPS always runs in float32, and the optimizers should be wrapped in
-`keras.optimizers.LossScaleOptimizer` (`scale_loss` is called on every loss, a no-op for plain optimizers).
+Mixed precision: under a mixed policy (`mixed_bfloat16`, `mixed_float16`) G and D compute in 16 bits with
+float32 variables; their outputs are cast to float32 before any loss, and LPIPS always runs in float32. Under
+mixed_float16 the optimizers should be wrapped in `keras.optimizers.LossScaleOptimizer` (`scale_loss` is
+called on every loss, a no-op for plain optimizers); bfloat16 has float32's exponent range and needs none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +27,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from unjpeg.baselines import runs
 from unjpeg.baselines.models import build_model
+from unjpeg.baselines.precision import dtype_policy
+from unjpeg.baselines.train import psnr_per_image
 from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES
-
-log = logging.getLogger(__name__)
 
 TRAIN_KEYS = ("g_loss", "g_pixel", "g_lpips", "g_adv", "d_loss", "d_real", "d_fake")
 VAL_KEYS = ("psnr", "lpips")
@@ -58,12 +56,6 @@ class LossWeights:
     pixel: float = 100.0
     lpips: float = 2.0
     adversarial: float = 5e-3
-
-
-def psnr_per_image(clean, restored):
-    """PSNR in dB (B,) of (B, H, W, C) float32 images in [0, 1], the restored one clipped to [0, 1]."""
-    mse = ops.mean(ops.square(clean - ops.clip(restored, 0.0, 1.0)), axis=(1, 2, 3))
-    return -10.0 * ops.log(ops.maximum(mse, 1e-10)) / ops.log(10.0)
 
 
 class JpegGAN(keras.Model):
@@ -190,17 +182,6 @@ class JpegGAN(keras.Model):
         return {key: self.trackers[key].result() for key in VAL_KEYS}
 
 
-@contextlib.contextmanager
-def dtype_policy(policy: str):
-    """Build layers under the global Keras dtype policy `policy` ("float32", "mixed_float16"), then restore."""
-    saved = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(saved)
-
-
 def checkpoint_manager(gan: JpegGAN, folder: str | Path) -> tf.train.CheckpointManager:
     """A tf.train.CheckpointManager (max_to_keep=1) of G, D, the EMA and both optimizers in `folder`;
     the optimizers' iteration counts carry the step."""
@@ -222,51 +203,18 @@ def export_generator(gan: JpegGAN, model: str, model_kwargs: dict, path: str | P
     generator.save(path)
 
 
-class GanMonitor(keras.callbacks.Callback):
-    """NaN guard at every batch end; at each epoch end validation, a sample grid, then the checkpoint.
-
-    A non-finite logged loss stops training at once, with a message naming the step and the terms
-    (`diverged`), and that epoch writes neither samples nor a checkpoint, so `manager` keeps the last good
-    one. `val_pairs` is {quality: (degraded, clean)} (N, S, S, 3) in [0, 1]; they add
-    `val_psnr_qQ` and `val_lpips_qQ` (EMA generator) to the epoch logs. state.json gets {"epoch", "step"}.
-    """
-
-    def __init__(self, out: Path, manager, steps_per_epoch: int, val_pairs: dict | None = None):
-        super().__init__()
-        self.out, self.manager, self.steps_per_epoch = Path(out), manager, steps_per_epoch
-        self.val_pairs = val_pairs or {}
-        self.epoch, self.diverged = 0, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        bad = [key for key in TRAIN_KEYS if key in (logs or {}) and not np.isfinite(logs[key])]
-        if bad and self.diverged is None:
-            step = self.epoch * self.steps_per_epoch + batch + 1
-            self.diverged = f"step {step}: non-finite {', '.join(bad)}"
-            log.error("%s; stopping, the last good checkpoint is kept", self.diverged)
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.diverged is not None:
-            log.error("epoch %d diverged: no samples, no checkpoint", epoch + 1)
-            return
-        logs = logs if logs is not None else {}
-        # Every replica must get an equal, non-empty share of each batch: the validation set is repeated once
-        # per replica (means unchanged) and batched by a multiple of the replica count.
-        copies = self.model.distribute_strategy.num_replicas_in_sync
-        for quality, (degraded, clean) in self.val_pairs.items():
-            degraded, clean = np.concatenate([degraded] * copies), np.concatenate([clean] * copies)
-            scores = self.model.evaluate(degraded, clean, batch_size=4 * copies, verbose=0, return_dict=True)
-            logs[f"val_psnr_q{quality}"], logs[f"val_lpips_q{quality}"] = scores["psnr"], scores["lpips"]
-        if self.val_pairs:
-            degraded, clean = (images[:4] for images in self.val_pairs[min(self.val_pairs)])
-            restored = self.model.predict(
-                np.concatenate([degraded] * copies), batch_size=4 * copies, verbose=0
-            )
-            path = self.out / "samples" / f"epoch_{epoch + 1:04d}.png"
-            runs.save_sample_grid(path, degraded, restored[: len(degraded)], clean)
-        step = (epoch + 1) * self.steps_per_epoch
-        self.manager.save(checkpoint_number=step)
-        runs.write_json(self.out / "state.json", {"epoch": epoch + 1, "step": step})
+def validate(gan: JpegGAN, val_pairs: dict):
+    """PSNR and LPIPS of the EMA generator per validation quality ({"val_psnr_q10": ..., "val_lpips_q10":
+    ...}), and the sample grid's (degraded, restored, clean) at the lowest quality. `val_pairs` is
+    {quality: (degraded, clean)}, each (N, S, S, 3) in [0, 1]."""
+    # Every replica must get an equal, non-empty share of each batch: the validation set is repeated once
+    # per replica (means unchanged) and batched by a multiple of the replica count.
+    copies = gan.distribute_strategy.num_replicas_in_sync
+    scores = {}
+    for quality, (degraded, clean) in val_pairs.items():
+        degraded, clean = np.concatenate([degraded] * copies), np.concatenate([clean] * copies)
+        result = gan.evaluate(degraded, clean, batch_size=4 * copies, verbose=0, return_dict=True)
+        scores[f"val_psnr_q{quality}"], scores[f"val_lpips_q{quality}"] = result["psnr"], result["lpips"]
+    degraded, clean = (images[:4] for images in val_pairs[min(val_pairs)])
+    restored = gan.predict(np.concatenate([degraded] * copies), batch_size=4 * copies, verbose=0)
+    return scores, (degraded, restored[: len(degraded)], clean)

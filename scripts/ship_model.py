@@ -48,7 +48,7 @@ def training_curve(run: Path, every: int = 4) -> str:
     keys = [k for k in rows[0] if k.startswith("val_")]
     lines = ["| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for row in rows[every - 1 :: every] + ([rows[-1]] if len(rows) % every else []):
-        step = (int(row["epoch"]) + 1) * config["steps_per_epoch"]
+        step = int(row["step"]) if "step" in row else (int(row["epoch"]) + 1) * config["steps_per_epoch"]
         lines.append(f"| {step} | " + " | ".join(f"{float(row[k]):.4g}" for k in keys) + " |")
     return "\n".join(lines)
 

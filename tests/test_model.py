@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from unjpeg.baselines.models import build_model
+from unjpeg.baselines.precision import dtype_policy
+from unjpeg.baselines.runs import read_state
+from unjpeg.baselines.training_loop import RunConfig, RunMonitor, fit_run
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.model import (
     TRAIN_KEYS,
-    GanMonitor,
     JpegGAN,
     LossWeights,
     checkpoint_manager,
     export_generator,
+    validate,
 )
 from unjpeg.losses.lpips import LPIPS
 
@@ -108,26 +111,31 @@ def checkpoint_files(folder: Path) -> dict:
 def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path, caplog):
     gan = make_gan()
     manager = checkpoint_manager(gan, tmp_path / "checkpoints")
-    monitor = GanMonitor(tmp_path, manager, steps_per_epoch=2)
-    gan.fit(
-        batches((DEGRADED, CLEAN), (DEGRADED, CLEAN)),
-        steps_per_epoch=2,
-        epochs=1,
-        callbacks=[monitor],
-        shuffle=False,
-        verbose=0,
-    )
+
+    def monitor(steps: int) -> RunMonitor:
+        config = RunConfig(model="s2dnet", data="", out=str(tmp_path), steps=steps, checkpoint_every=2)
+        return RunMonitor(
+            tmp_path,
+            config,
+            read_state(tmp_path),
+            validate=lambda trained: validate(trained, {10: (DEGRADED, CLEAN)}),
+            save_checkpoint=lambda step: manager.save(checkpoint_number=step),
+        )
+
+    first = monitor(steps=2)
+    fit_run(gan, batches((DEGRADED, CLEAN), (DEGRADED, CLEAN)), first)
     saved = checkpoint_files(tmp_path / "checkpoints")
-    assert any(name.endswith(".index") for name in saved) and monitor.diverged is None
+    assert any(name.endswith(".index") for name in saved) and first.diverged is None
+    assert (tmp_path / "samples" / "epoch_0001.png").is_file()
 
     poisoned = CLEAN.copy()
     poisoned[0, 0, 0, 0] = np.nan
-    data = batches((DEGRADED, CLEAN), (DEGRADED, poisoned), (DEGRADED, CLEAN), (DEGRADED, CLEAN))
-    history = gan.fit(
-        data, steps_per_epoch=2, epochs=3, initial_epoch=1, callbacks=[monitor], verbose=0, shuffle=False
+    second = monitor(steps=6)
+    fit_run(
+        gan, batches((DEGRADED, CLEAN), (DEGRADED, poisoned), (DEGRADED, CLEAN), (DEGRADED, CLEAN)), second
     )
-    assert len(history.epoch) == 1  # stopped in its first epoch (the run's second)
-    assert monitor.diverged.startswith("step 4: non-finite g_loss, g_pixel")
+    assert second.diverged.startswith("step 4: non-finite g_loss, g_pixel")
+    assert second.step == 4  # stopped at once, not at the end of the interval
     assert "step 4" in caplog.text
     assert checkpoint_files(tmp_path / "checkpoints") == saved
     assert json.loads((tmp_path / "state.json").read_text()) == {"epoch": 1, "step": 2}
@@ -154,14 +162,12 @@ mirrored.ema_generator.set_weights(single.ema_generator.get_weights())
 mirrored.discriminator.set_weights(single.discriminator.get_weights())
 before = single.generator.get_weights() + single.discriminator.get_weights()
 out = {"replicas": strategy.num_replicas_in_sync}
-import tempfile
-from unjpeg.gan.model import GanMonitor, checkpoint_manager
+from unjpeg.gan.model import validate
 for name, gan in (("single", single), ("mirrored", mirrored)):
-    # One validation image for two replicas: the monitor must still score it (and checkpoint).
-    folder = tempfile.mkdtemp()
-    monitor = GanMonitor(folder, checkpoint_manager(gan, folder), 1, {10: (DEGRADED[:1], CLEAN[:1])})
-    history = gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0, callbacks=[monitor]).history
-    out[name] = {k: float(v[0]) for k, v in history.items()}
+    history = gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history
+    # One validation image for two replicas: it must still be scored.
+    scores, _ = validate(gan, {10: (DEGRADED[:1], CLEAN[:1])})
+    out[name] = {**{k: float(v[0]) for k, v in history.items()}, **{k: float(v) for k, v in scores.items()}}
     after = gan.generator.get_weights() + gan.discriminator.get_weights()
     out[name + "_delta"] = [(a - b).tolist() for a, b in zip(after, before)]
     out[name + "_ema"] = [w.tolist() for w in gan.ema_generator.get_weights()]
@@ -212,3 +218,19 @@ def test_mixed_precision_step_and_float32_export(tmp_path):
     output = exported(DEGRADED)
     assert keras.backend.standardize_dtype(output.dtype) == "float32"
     np.testing.assert_allclose(np.array(output), np.array(restored), atol=5e-3)  # float16 vs float32 compute
+
+
+def test_bfloat16_step_keeps_float32_losses_variables_and_export(tmp_path):
+    with dtype_policy("mixed_bfloat16"):
+        gan = make_gan()
+    assert gan.discriminator.compute_dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+    logs = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    restored = gan(DEGRADED)
+    assert keras.backend.standardize_dtype(restored.dtype) == "float32"
+    export_generator(gan, "s2dnet", {"width": 8}, tmp_path / "generator.keras")
+    exported = keras.models.load_model(tmp_path / "generator.keras")
+    assert all(v.dtype == "float32" for v in exported.weights)
+    assert {layer.dtype_policy.name for layer in exported.layers} == {"float32"}
+    np.testing.assert_allclose(np.array(exported(DEGRADED)), np.array(restored), atol=2e-2)

@@ -1,26 +1,71 @@
 import argparse
 
 import pytest
-from unjpeg.data.options import add_data_options, data_config
+from unjpeg.baselines.runs import RunFolderError
+from unjpeg.baselines.train import TrainConfig
+from unjpeg.gan.train_gan import GanConfig
+
+from unjpeg.options import add_run_options, given_run_options, merged_config
 
 
 def parse(*words):
     parser = argparse.ArgumentParser()
-    add_data_options(parser)
+    add_run_options(parser)
     return parser.parse_args(["--data", "photos", "--out", "runs/x", *words])
 
 
-def test_left_out_options_fall_to_the_saved_run_or_the_dataclass():
-    config = data_config(parse())
-    assert config["quality"] == (10, 50) and config["steps_per_epoch"] == 250
-    assert not {"patch", "batch", "seed", "gray_fraction", "steps"} & set(config)
-    resumed = data_config(parse("--batch", "4"), saved={"patch": 64, "batch": 16, "steps": 900})
-    assert resumed["patch"] == 64 and resumed["batch"] == 4 and resumed["steps"] == 900
+def merged(*words, saved=None, resume=False, config_class=TrainConfig, **given):
+    args = parse(*words)
+    options = {**given_run_options(args), "model": "s2dnet", **given}
+    return merged_config(config_class, options, saved or {}, resume, args.epochs)
 
 
-def test_epochs_count_checkpoint_intervals_and_short_runs_shrink_the_epoch():
-    assert data_config(parse("--epochs", "3", "--checkpoint-every", "100"))["steps"] == 300
-    assert data_config(parse("--steps", "2"))["steps_per_epoch"] == 2
+def test_left_out_options_take_the_dataclass_defaults():
+    config = merged()
+    assert config == TrainConfig(model="s2dnet", data="photos", out="runs/x")
+    assert config.quality == (10, 50) and config.checkpoint_every == 250 and config.grid_offsets is False
+    assert merged(config_class=GanConfig).batch == 8  # each trainer's own default
+
+
+def test_command_line_over_saved_run_over_defaults_for_every_option():
+    saved = {"model": "s2dnet", "quality": [30, 30], "grid_offsets": True, "checkpoint_every": 50}
+    saved |= {"patch": 64, "batch": 4, "steps": 900, "learning_rate": 1e-4, "model_kwargs": {"width": 8}}
+    resumed = merged(saved=saved, resume=True)
+    assert resumed.quality == (30, 30) and resumed.grid_offsets is True and resumed.checkpoint_every == 50
+    assert (resumed.patch, resumed.batch, resumed.steps, resumed.learning_rate) == (64, 4, 900, 1e-4)
+    assert resumed.model_kwargs == {"width": 8} and resumed.gray_fraction == 0.15  # not saved: default
+    told = merged(
+        "--quality", "10-20", "--no-grid-offsets", "--checkpoint-every", "7", saved=saved, resume=True
+    )
+    assert (told.quality, told.grid_offsets, told.checkpoint_every, told.batch) == ((10, 20), False, 7, 4)
+
+
+def test_epochs_count_checkpoint_intervals_of_the_merged_config():
+    assert merged("--epochs", "3", "--checkpoint-every", "100").steps == 300
+    assert merged("--epochs", "2", saved={"model": "s2dnet", "checkpoint_every": 40}, resume=True).steps == 80
+
+
+def test_fixed_options_refuse_a_change_on_resume_in_one_line():
+    saved = {"model": "s2dnet", "model_kwargs": {"width": 8}, "precision": "bfloat16"}
+    with pytest.raises(RunFolderError, match="this run trained 's2dnet', cannot resume it as 'blockcnn'"):
+        merged(saved=saved, resume=True, model="blockcnn")
+    with pytest.raises(RunFolderError) as error:
+        merged(saved=saved, resume=True, precision="float32")
+    assert (
+        str(error.value)
+        == "runs/x: this run has precision='bfloat16', cannot resume it with precision='float32'"
+    )
+    with pytest.raises(RunFolderError, match="d_width=32, cannot resume it with d_width=4"):
+        merged(saved={**saved, "d_width": 32}, resume=True, config_class=GanConfig, d_width=4)
+    assert merged(saved=saved, resume=True, precision="bfloat16").precision == "bfloat16"
+    assert merged(saved=saved, precision="float32").precision == "float32"  # a new run may choose
+
+
+def test_configs_written_before_the_renames_still_resume():
+    old = {"model": "s2dnet", "steps_per_epoch": 100, "mixed_precision": True, "epochs_unknown_key": 1}
+    config = merged(saved=old, resume=True, config_class=GanConfig)
+    assert config.checkpoint_every == 100 and config.precision == "float16"
+    assert merged(saved={"model": "s2dnet"}, resume=True).precision == "float32"
 
 
 def test_steps_and_epochs_exclude_each_other():

@@ -1,11 +1,20 @@
+"""`unjpeg train`: the run folder, resume, --init stages and the one rule for options, from the command line."""
+
 import csv
 import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from unjpeg.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -76,23 +85,6 @@ def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
     assert (out / "generator.keras").is_file()
 
 
-def test_init_grows_s2dnet_into_the_same_function():
-    from unjpeg.baselines.s2dnet import build_s2dnet
-    from unjpeg.baselines.train import init_weights
-
-    from tests.helpers import random_images, randomised
-
-    small = randomised(build_s2dnet(width=8, num_blocks=1))
-    grown = build_s2dnet(width=8, num_blocks=3)
-    init_weights(grown, small)
-    images = random_images(24, 40)
-    np.testing.assert_allclose(grown(images), small(images), atol=1e-6)
-    assert not np.any(grown.get_layer("block2_conv2").get_weights()[0])
-    assert np.any(grown.get_layer("block2_conv1").get_weights()[0])  # trainable from the first step
-    with pytest.raises(ValueError, match="conv_in"):
-        init_weights(build_s2dnet(width=16, num_blocks=1), small)
-
-
 def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
     import keras
 
@@ -119,7 +111,7 @@ def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
 
 
 def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monkeypatch):
-    import unjpeg.baselines.train
+    import unjpeg.baselines.training_loop
     from unjpeg.data.datasets import split_by_image, training_sets
 
     paths = sorted(photos.iterdir())
@@ -133,7 +125,7 @@ def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monk
         validation.append(val_set.names)
         return train_set, val_set
 
-    monkeypatch.setattr(unjpeg.baselines.train, "training_sets", recording_sets)
+    monkeypatch.setattr(unjpeg.baselines.training_loop, "training_sets", recording_sets)
     runs = {"base": [], "seed": ["--seed", str(other)], "split": ["--split-seed", str(other)]}
     for name, extra in runs.items():
         assert main(train_args(photos, tmp_path / name, "--steps", "1", *extra)) == 0
@@ -146,3 +138,80 @@ def test_the_validation_split_follows_split_seed_not_seed(photos, tmp_path, monk
     assert main(stage) == 0
     assert validation[3] == validation[2]
     assert json.loads((tmp_path / "stage" / "config.json").read_text())["split_seed"] == other
+
+
+def config_of(out) -> dict:
+    return json.loads((out / "config.json").read_text())
+
+
+def test_resume_keeps_quality_grid_offsets_and_checkpoint_every(photos, tmp_path):
+    out = tmp_path / "run"
+    first = train_args(photos, out, "--steps", "2", "--quality", "30", "--grid-offsets")
+    first[first.index("--checkpoint-every") + 1] = "2"
+    assert main(first) == 0
+    resume = [
+        "train",
+        "--model",
+        "s2dnet",
+        "--data",
+        str(photos),
+        "--out",
+        str(out),
+        "--steps",
+        "4",
+        "--resume",
+    ]
+    assert main(resume) == 0
+    config = config_of(out)
+    assert (
+        config["quality"] == [30, 30] and config["grid_offsets"] is True and config["checkpoint_every"] == 2
+    )
+    assert (config["patch"], config["batch"], config["steps"]) == (32, 2, 4)
+    with open(out / "log.csv") as handle:
+        assert [row["step"] for row in csv.DictReader(handle)] == ["2", "4"]  # every 2, as saved
+    # Told otherwise, the resumed run follows the command line.
+    assert main([*resume[:-3], "--steps", "5", "--quality", "20", "--no-grid-offsets", "--resume"]) == 0
+    assert config_of(out)["quality"] == [20, 20] and config_of(out)["grid_offsets"] is False
+
+
+def test_precision_is_saved_logged_and_kept_on_resume(photos, tmp_path, capsys, caplog):
+    out = tmp_path / "run"
+    with caplog.at_level(logging.INFO):
+        assert main(train_args(photos, out, "--steps", "1", "--precision", "bfloat16")) == 0
+    assert "precision: bfloat16 (asked for bfloat16)" in caplog.text
+    assert config_of(out)["precision"] == "bfloat16"
+    generator = keras.models.load_model(out / "generator.keras")
+    assert {layer.dtype_policy.name for layer in generator.layers} == {"float32"}
+    resume = [*train_args(photos, out, "--steps", "2"), "--resume"]
+    with caplog.at_level(logging.INFO):
+        assert main(resume) == 0
+    assert "precision: bfloat16 (kept from the run being resumed)" in caplog.text
+    assert config_of(out)["precision"] == "bfloat16"
+    assert main([*resume, "--precision", "float32"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"unjpeg train: error: {out}: this run has precision='bfloat16', cannot resume it with precision='float32'"
+    ]
+
+
+def test_auto_precision_follows_the_cpu_flags(monkeypatch):
+    from unjpeg.baselines import precision
+
+    from unjpeg import train_cli
+
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: "flags\t: fpu avx512f avx512_bf16\n")
+    assert train_cli.chosen_precision(None, resume=False, saved={}).name == "bfloat16"
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: "flags\t: fpu avx2\n")
+    assert train_cli.chosen_precision("auto", resume=True, saved={}).name == "float32"
+    assert train_cli.chosen_precision(None, resume=True, saved={}) is None  # the run's own
+
+
+@pytest.mark.slow
+def test_a_redirected_log_shows_progress_without_colour_codes(photos, tmp_path):
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "unjpeg.cli", *train_args(photos, out, "--steps", "3")]
+    with open(tmp_path / "log.txt", "w") as log_file:
+        result = subprocess.run(argv, stdout=log_file, stderr=subprocess.STDOUT, timeout=300, cwd=ROOT)
+    text = (tmp_path / "log.txt").read_text()
+    assert result.returncode == 0, text[-2000:]
+    assert "\x1b" not in text and "step 3/3" in text and "precision: " in text

@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import unjpeg.data.patches
+import unjpeg.baselines.training_loop
 from PIL import Image
 from unjpeg.baselines import models, runs
 from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
-from unjpeg.gan.model import LossWeights, checkpoint_manager
+from unjpeg.gan.model import checkpoint_manager
 from unjpeg.gan.train_gan import GanConfig, build_gan, load_init_generator
 
 from unjpeg import cli
@@ -49,14 +49,10 @@ def small_config(root, **overrides) -> GanConfig:
     return GanConfig(**{**base, "d_width": 4, "model_kwargs": {"width": 8}, **overrides})
 
 
-def test_config_defaults_match_the_library():
+def test_config_defaults():
     config = GanConfig(model="s2dnet", init="i", data="d", out="o")
-    assert (config.pixel_weight, config.lpips_weight, config.adv_weight) == (
-        LossWeights().pixel,
-        LossWeights().lpips,
-        LossWeights().adversarial,
-    )
-    assert config.quality == DEFAULT_QUALITY_RANGE
+    assert config.quality == DEFAULT_QUALITY_RANGE and (config.batch, config.steps) == (8, 6000)
+    assert config.precision == "float32" and "d_width" in GanConfig.FIXED_ON_RESUME
     assert {"init", "model"} <= {field.name for field in fields(GanConfig)}
 
 
@@ -179,7 +175,7 @@ def test_cli_needs_init_for_a_new_run(l2_run, capsys):
 
 
 def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run, monkeypatch, capsys):
-    original = unjpeg.data.patches.patch_dataset
+    original = unjpeg.baselines.training_loop.patch_dataset
 
     def poisoned_after_two_batches(*args, **kwargs):
         def poison(index, batch):
@@ -188,7 +184,7 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
 
         return original(*args, **kwargs).enumerate().map(poison)
 
-    monkeypatch.setattr(unjpeg.data.patches, "patch_dataset", poisoned_after_two_batches)
+    monkeypatch.setattr(unjpeg.baselines.training_loop, "patch_dataset", poisoned_after_two_batches)
     monkeypatch.setenv("UNJPEG_QUIET", "1")
     out = l2_run / "gan_nan"
     argv = [
@@ -210,13 +206,13 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
 
 
 def test_a_new_run_keeps_the_split_seed_of_its_l2_run(l2_run, tmp_path):
-    from unjpeg.gan.train_gan import config_from_args
+    from unjpeg.train_gan_cli import config_from_args
 
     init = tmp_path / "l2"
     shutil.copytree(l2_run / "l2", init)
     saved = json.loads((init / "config.json").read_text())
     runs.write_json(init / "config.json", {**saved, "split_seed": 9})
     argv = ["train-gan", "--generator", "s2dnet", "--init", str(init), "--data", "d", "--out", "o"]
-    assert config_from_args(cli.build_parser("train-gan").parse_args(argv)).split_seed == 9
+    assert config_from_args(cli.build_parser("train-gan").parse_args(argv))[0].split_seed == 9
     chosen = cli.build_parser("train-gan").parse_args([*argv, "--split-seed", "2"])
-    assert config_from_args(chosen).split_seed == 2
+    assert config_from_args(chosen)[0].split_seed == 2

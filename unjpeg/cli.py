@@ -24,8 +24,8 @@ START_UP_CHATTER = (
 
 # Each module has add_arguments(parser) and run(args), and imports TensorFlow only inside run.
 COMMANDS = {
-    "train": ("unjpeg.baselines.train", "train a baseline generator with L2 loss"),
-    "train-gan": ("unjpeg.gan.train_gan", "fine-tune with L2 + LPIPS + adversarial loss"),
+    "train": ("unjpeg.train_cli", "train a baseline generator with L2 loss"),
+    "train-gan": ("unjpeg.train_gan_cli", "fine-tune with L2 + LPIPS + adversarial loss"),
     "compare": ("unjpeg.compare", "score models against plain JPEG; write a report"),
     "restore": ("unjpeg.restore", "restore photos at full resolution"),
     "export": ("unjpeg.export", "export a generator (keras, savedmodel, tflite, onnx)"),

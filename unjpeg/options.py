@@ -1,18 +1,32 @@
-"""Command-line options for data and schedule, shared by `unjpeg train` and `unjpeg train-gan`."""
+"""Command-line options shared by `unjpeg train` and `unjpeg train-gan`, and the one rule that merges them.
+
+Every option is merged the same way (`merged_config`): the command line, else the saved run (the config of
+the run being resumed, or for a new stage the split seed of its --init run), else the config dataclass's
+default. So a resumed run keeps everything it was started with unless told otherwise, and an option that
+fixes the checkpoint (`FIXED_ON_RESUME` of the config class) cannot be changed on --resume.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
+from unjpeg.baselines.precision import CHOICES
+from unjpeg.baselines.runs import RunFolderError
 from unjpeg.data.jpeg import parse_quality
 
+# Keys of config.json files written before the names changed: old name -> new name.
+RENAMED = {"steps_per_epoch": "checkpoint_every"}
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Data, run folder and schedule options. Their argparse default is None ("not given"), so that
+    `merged_config` can tell a value given on the command line from a default."""
     parser.add_argument(
         "--data", required=True, help="folder of photos (searched recursively) or cifar10:PATH"
     )
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    parser.add_argument("--quality", default="10-50", help="JPEG quality, fixed (30) or a range (10-50)")
+    parser.add_argument("--quality", help="JPEG quality, fixed (30) or a range (default 10-50)")
     parser.add_argument(
         "--patch", type=int, help="training patch side in px (default 128; at most 32 for CIFAR)"
     )
@@ -22,7 +36,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "--steps", type=int, help="training steps in all (default 5000 for train, 6000 for train-gan)"
     )
     group.add_argument("--epochs", type=int, help="epochs of --checkpoint-every steps")
-    parser.add_argument("--checkpoint-every", type=int, default=250, help="steps per epoch and checkpoint")
+    parser.add_argument(
+        "--checkpoint-every", type=int, help="steps between validations and checkpoints (default 250)"
+    )
     parser.add_argument("--lr", type=float, help="learning rate")
     parser.add_argument("--seed", type=int, help="seeds patches and weights (default 1)")
     parser.add_argument(
@@ -31,37 +47,71 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         help="seeds the train/validation split by image (default: the --init run folder's, else 1)",
     )
     parser.add_argument(
-        "--grid-offsets", action="store_true", help="random JPEG grid offsets (shifted JPEGs)"
+        "--grid-offsets",
+        action=argparse.BooleanOptionalAction,
+        help="random JPEG grid offsets (shifted JPEGs); default off",
     )
     parser.add_argument("--gray-fraction", type=float, help="share of patches made grayscale (default 0.15)")
     parser.add_argument("--width", type=int, help="generator width (builder default if omitted)")
+    parser.add_argument(
+        "--precision",
+        choices=CHOICES,
+        help="compute precision (default auto: bfloat16 on a CPU with AMX or AVX-512 BF16, else float32)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--force", action="store_true", help="replace an existing run folder")
 
 
-def data_config(args: argparse.Namespace, saved: dict | None = None) -> dict:
-    """The config fields that `add_data_options` sets; --epochs counts checkpoint intervals.
-
-    An option left out takes its value from `saved` (the config of a run being resumed), else it is left
-    out of the dict, so the config dataclass's default (that of the README's runs) applies.
-    """
-    saved = saved or {}
-    every = max(1, args.checkpoint_every)
-    steps = args.epochs * every if args.epochs else args.steps or saved.get("steps")
-    given = {
-        "patch": args.patch,
-        "batch": args.batch,
-        "seed": args.seed,
-        "split_seed": args.split_seed,
-        "gray_fraction": args.gray_fraction,
-        "steps": steps,
-    }
+def given_run_options(args: argparse.Namespace) -> dict:
+    """The config fields that `add_run_options` sets, as given on the command line (None: not given).
+    --epochs is resolved by `merged_config`, once `checkpoint_every` is known."""
     return {
         "data": args.data,
         "out": args.out,
-        "quality": parse_quality(args.quality),
+        "quality": parse_quality(args.quality) if args.quality is not None else None,
+        "patch": args.patch,
+        "batch": args.batch,
+        "steps": args.steps,
+        "checkpoint_every": args.checkpoint_every,
+        "seed": args.seed,
+        "split_seed": args.split_seed,
         "grid_offsets": args.grid_offsets,
-        "steps_per_epoch": min(every, steps) if steps else every,
-        **{key: saved[key] for key in given if given[key] is None and key in saved},
-        **{key: value for key, value in given.items() if value is not None},
+        "gray_fraction": args.gray_fraction,
     }
+
+
+def upgraded(saved: dict) -> dict:
+    """A saved config.json with old keys renamed, and the precision of runs made before --precision."""
+    saved = {RENAMED.get(key, key): value for key, value in saved.items()}
+    if "precision" not in saved and "model" in saved:
+        saved["precision"] = "float16" if saved.pop("mixed_precision", False) else "float32"
+    return saved
+
+
+def merged_config(config_class, given: dict, saved: dict, resume: bool, epochs: int | None = None):
+    """`config_class(...)` from `given` (None: not given), else `saved`, else the dataclass defaults.
+
+    On `resume`, a given value of a `FIXED_ON_RESUME` field that differs from the saved one is refused with
+    a one-line `RunFolderError`. `epochs` (--epochs) sets `steps` to that many `checkpoint_every` intervals.
+    """
+    saved = upgraded(saved)
+    defaults = {field.name: field for field in dataclasses.fields(config_class)}
+    if resume:
+        for key in config_class.FIXED_ON_RESUME:
+            value, before = given.get(key), saved.get(key)
+            if value is None or value == before:
+                continue
+            if key == "model":
+                raise RunFolderError(
+                    f"{given['out']}: this run trained {before!r}, cannot resume it as {value!r}"
+                )
+            raise RunFolderError(
+                f"{given['out']}: this run has {key}={before!r}, cannot resume it with {key}={value!r}"
+            )
+    values = {key: value for key, value in saved.items() if key in defaults}
+    values.update({key: value for key, value in given.items() if value is not None})
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    if epochs:
+        every = values.get("checkpoint_every", defaults["checkpoint_every"].default)
+        values["steps"] = epochs * every
+    return config_class(**values)

@@ -1,0 +1,41 @@
+"""baselines.train: growing a generator with --init, and L2 compiled to compute in bfloat16 with float32 losses."""
+
+import keras
+import numpy as np
+import pytest
+from unjpeg.baselines.s2dnet import build_s2dnet
+from unjpeg.baselines.train import TrainConfig, compiled_model, init_weights, psnr
+
+from tests.helpers import random_images, randomised
+
+
+def test_init_grows_s2dnet_into_the_same_function():
+    small = randomised(build_s2dnet(width=8, num_blocks=1))
+    grown = build_s2dnet(width=8, num_blocks=3)
+    init_weights(grown, small)
+    images = random_images(24, 40)
+    np.testing.assert_allclose(grown(images), small(images), atol=1e-6)
+    assert not np.any(grown.get_layer("block2_conv2").get_weights()[0])
+    assert np.any(grown.get_layer("block2_conv1").get_weights()[0])  # trainable from the first step
+    with pytest.raises(ValueError, match="conv_in"):
+        init_weights(build_s2dnet(width=16, num_blocks=1), small)
+
+
+@pytest.mark.parametrize("model", ["s2dnet", "blockcnn"])
+def test_bfloat16_training_keeps_float32_weights_output_and_loss(model):
+    config = TrainConfig(model=model, data="", out="", precision="bfloat16", model_kwargs={"width": 8})
+    compiled = compiled_model(config)
+    assert any(layer.compute_dtype == "bfloat16" for layer in compiled.layers)
+    assert all(weight.dtype == "float32" for weight in compiled.weights)
+    images = random_images(32, 40, batch=2)
+    logs = compiled.train_on_batch(images, np.clip(images + 0.05, 0, 1), return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["loss"] > 0
+    loss = compiled.compute_loss(x=images, y=images, y_pred=compiled(images))
+    assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_psnr_by_hand():
+    clean = np.zeros((2, 4, 4, 1), np.float32)
+    restored = clean + np.array([0.1, 0.01], np.float32)[:, None, None, None]
+    np.testing.assert_allclose(float(psnr(clean, restored)), (20 + 40) / 2, rtol=1e-5)  # -10 log10(mse)

@@ -1,0 +1,92 @@
+"""`unjpeg train-gan`: GAN fine-tuning of an L2 run's generator (`gan.train_gan`), from the command line.
+
+Options merge by `unjpeg.options.merged_config`; the --init L2 run folder is read here and the library gets
+its float32 generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from unjpeg.baselines import runs
+from unjpeg.baselines.models import MODELS
+from unjpeg.options import add_run_options, given_run_options, merged_config
+from unjpeg.train_cli import chosen_precision, log_precision
+
+log = logging.getLogger("unjpeg")
+
+# GanConfig fields set by a train-gan option of the same name.
+SAME_NAME = ("init", "warmup", "pixel_weight", "lpips_weight", "adv_weight", "adversarial", "ema_decay")
+SAME_NAME += ("d_width", "devices")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--generator", required=True, choices=sorted(MODELS), help="must match --init's model"
+    )
+    parser.add_argument("--init", help="L2 run folder to start from (default on --resume: the saved one)")
+    add_run_options(parser)
+    gan = parser.add_argument_group("GAN (defaults: gan.train_gan.GanConfig)")
+    gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 250)")
+    gan.add_argument("--pixel-weight", type=float, help="weight of the MSE term (default 100)")
+    gan.add_argument("--lpips-weight", type=float, help="weight of the LPIPS-alex term (default 2)")
+    gan.add_argument("--adv-weight", type=float, help="weight of the adversarial term (default 5e-3)")
+    gan.add_argument(
+        "--adversarial", choices=["bce", "ragan", "hinge"], help="adversarial loss (default ragan)"
+    )
+    gan.add_argument("--g-lr", type=float, help="generator learning rate (default --lr, else 1e-4)")
+    gan.add_argument("--d-lr", type=float, help="discriminator learning rate (default --lr, else 1e-4)")
+    gan.add_argument("--ema-decay", type=float, help="EMA decay of the exported generator (default 0.999)")
+    gan.add_argument("--d-width", type=int, help="discriminator width (default 32)")
+    gan.add_argument(
+        "--mixed-precision", action="store_true", default=None, help="mixed_float16 compute, float32 export"
+    )
+    gan.add_argument("--devices", type=int, help="replicas: N GPUs, or N logical CPU devices without GPU")
+
+
+def init_kwargs(init: str, width: int | None) -> dict:
+    """The builder kwargs of the --init run's generator; a --width that differs from them is an error."""
+    kwargs = runs.load_config(init).get("model_kwargs", {})
+    if width and kwargs.get("width", width) != width:
+        raise ValueError(f"{init}: the init generator was built with {kwargs}, not width {width}")
+    return kwargs
+
+
+def config_from_args(args: argparse.Namespace):
+    """The run's `GanConfig`, and the `Precision` chosen (None: the resumed run's own)."""
+    from unjpeg.gan.train_gan import GanConfig
+
+    saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
+    precision = chosen_precision(args.precision, args.resume, saved, mixed_float16=bool(args.mixed_precision))
+    given = {
+        **given_run_options(args),
+        **{name: getattr(args, name) for name in SAME_NAME},
+        "model": args.generator,
+        "g_lr": args.g_lr or args.lr,
+        "d_lr": args.d_lr or args.lr,
+        "precision": precision.name if precision else None,
+    }
+    if args.resume:
+        given["model_kwargs"] = {**saved.get("model_kwargs", {}), "width": args.width} if args.width else None
+    elif args.init:
+        given["model_kwargs"] = init_kwargs(args.init, args.width)
+    config = merged_config(GanConfig, given, saved, args.resume, args.epochs)
+    if not config.init:
+        raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")
+    return config, precision
+
+
+def run(args: argparse.Namespace) -> int:
+    from unjpeg.gan.train_gan import load_init_generator, train_gan
+
+    config, precision = config_from_args(args)
+    log_precision(precision, config.precision)
+    if args.resume:  # needed only if there is no checkpoint: read then
+        init = lambda: load_init_generator(config.init, config.model)[0]  # noqa: E731
+    else:  # read first, so that a bad --init fails before the run folder is made
+        generator = load_init_generator(config.init, config.model)[0]
+        init = lambda: generator  # noqa: E731
+    out = train_gan(config, resume=args.resume, force=args.force, init=init)
+    log.info("generator (EMA): %s", out / "generator.keras")
+    return 0
