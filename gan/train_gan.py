@@ -30,7 +30,7 @@ from unjpeg.baselines.precision import POLICIES, dtype_policy
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.distribute import make_strategy
 from unjpeg.gan.model import JpegGAN, LossWeights, checkpoint_manager, export_generator, validate
-from unjpeg.losses.lpips import LPIPS, MIN_SIDE
+from unjpeg.losses.lpips import LPIPS, LPIPS_MIN_SIDE
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ def train_gan(
     `init` gives the float32 L2 generator (see `load_init_generator`); it is needed, and called, only when
     the run starts from step 0 (a new run, or --resume without a checkpoint). Raises `TrainingDiverged`.
     """
-    if config.patch < MIN_SIDE:
-        raise ValueError(f"--patch must be at least {MIN_SIDE} px for LPIPS, got {config.patch}")
+    if config.patch < LPIPS_MIN_SIDE:
+        raise ValueError(f"--patch must be at least {LPIPS_MIN_SIDE} px for LPIPS, got {config.patch}")
     strategy = make_strategy(config.devices)  # first: logical devices exist only before TensorFlow starts
     out, state = training_loop.start_run(config, resume, force)
     found = resume and tf.train.latest_checkpoint(str(out / "checkpoints")) is not None

@@ -32,7 +32,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-MIN_SIDE = 32
+# The smallest H and W that AlexNet's trunk maps to at least one pixel in its deepest layers (31 px),
+# rounded up; VGG needs 16.
+LPIPS_MIN_SIDE = 32
 
 # ScalingLayer of the reference (lpips/lpips.py): x' = (x - shift) / scale, on inputs in [-1, 1].
 SHIFT = (-0.030, -0.088, -0.188)
@@ -154,8 +156,8 @@ class LPIPS(keras.Model):
         channels, height, width = images.shape[-1], images.shape[1], images.shape[2]
         if channels not in (1, 3):
             raise ValueError(f"LPIPS takes 1 or 3 channels (NHWC), got shape {images.shape}")
-        if any(side is not None and side < MIN_SIDE for side in (height, width)):
-            raise ValueError(f"LPIPS needs H, W >= {MIN_SIDE}, got shape {images.shape}")
+        if any(side is not None and side < LPIPS_MIN_SIDE for side in (height, width)):
+            raise ValueError(f"LPIPS needs H, W >= {LPIPS_MIN_SIDE}, got shape {images.shape}")
         if channels == 1:
             images = ops.repeat(images, 3, axis=-1)
         low, high = self.value_range

@@ -100,12 +100,12 @@ def load_lpips():
 
 def read_original(path: Path) -> tuple[np.ndarray | None, str]:
     """(H, W, C) uint8 original, or (None, reason) for an unreadable or too small image."""
-    from unjpeg.losses.lpips import MIN_SIDE  # Keras: deferred
+    from unjpeg.losses.lpips import LPIPS_MIN_SIDE  # Keras: deferred
 
     try:
         image = to_uint8(read_image(path).pixels)
     except ImageError as err:
         return None, str(err).removeprefix(f"{path}: ")
-    if min(image.shape[:2]) < MIN_SIDE:
-        return None, f"{image.shape[1]}×{image.shape[0]} px, smaller than {MIN_SIDE} px (LPIPS)"
+    if min(image.shape[:2]) < LPIPS_MIN_SIDE:
+        return None, f"{image.shape[1]}×{image.shape[0]} px, smaller than {LPIPS_MIN_SIDE} px (LPIPS)"
     return image, ""
