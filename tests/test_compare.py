@@ -140,7 +140,7 @@ def test_conditions(images, tiny_model, tmp_path, capsys):
     keys = [(r["model"], r["quality"], r["subsampling"], r["double"]) for r in metrics["rows"]]
     assert len(keys) == len(set(keys)) == 2 * 2 * 2 * 2  # rows x qualities x subsamplings x (single, double)
     assert {r["n_images"] for r in metrics["rows"]} == {2}
-    assert {r["double"] for r in metrics["rows"]} == {None, "3,5@10", "3,5@95"}
+    assert {r["double"] for r in metrics["rows"]} == {None, "3,5@10", "3,5@95"} and metrics["double"] == "3,5"
     by_key = {key: row for key, row in zip(keys, metrics["rows"], strict=True)}
     jpeg_420, jpeg_444 = by_key["jpeg", 95, "4:2:0", None], by_key["jpeg", 95, "4:4:4", None]
     assert jpeg_444["psnr"] > jpeg_420["psnr"]  # full-resolution chroma loses less

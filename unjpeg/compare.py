@@ -103,7 +103,7 @@ def compare(
         "data": str(data),
         "qualities": list(qualities),
         "subsamplings": list(options.subsamplings),
-        "double": grid[-1].double if options.double else None,
+        "double": _double_flag(options.double),
         "consistency": list(options.consistency),
         "models": {JPEG_ROW: "input (Pillow JPEG; grayscale single-channel)", **models},
         "self_ensemble": options.self_ensemble,
@@ -128,6 +128,14 @@ class _Run:
     def row_ids(self) -> list[tuple[str, bool | None]]:
         """(model, consistency) of every row, in table order: the JPEG first."""
         return [(JPEG_ROW, None), *((m, c) for m in self.restorers for c in self.options.consistency)]
+
+
+def _double_flag(double: tuple[tuple[int, int], int | None] | None) -> str | None:
+    """--double as given: 'DY,DX', or 'DY,DX@Q1' with a fixed first quality; None without it."""
+    if double is None:
+        return None
+    (dy, dx), first = double
+    return f"{dy},{dx}" + (f"@{first}" if first else "")
 
 
 def _measure(
