@@ -3,7 +3,7 @@
 Run as a script, this is benchmark.py's inference worker, one fresh process per SOURCE and image so that
 peak RSS belongs to that run alone; it prints one JSON line:
 
-    python scripts/bench_restore.py SOURCE IMAGE [--repeats 2] [--matmul 4096]
+    python scripts/bench_restore.py SOURCE IMAGE [--repeats 2] [--matmul 4096] [--precision float32]
 
 SOURCE is what `unjpeg restore --model` takes, or `untrained:NAME`: a builder of `baselines.models.MODELS`
 at its default width (speed and memory do not depend on the weights).
@@ -11,12 +11,15 @@ at its default width (speed and memory do not depend on the weights).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import resource
 import time
-from pathlib import Path
+
+STARTED = time.perf_counter()  # start-up and model load are timed from here (interpreter start excluded)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -79,61 +82,109 @@ class TimedModel:
         return output
 
 
-def matmul_gflops(n: int, repeats: int = 3) -> float:
-    """The ceiling: GFLOP/s of an n×n float32 `tf.linalg.matmul` (2n³ FLOPs), best of `repeats`."""
+def matmul_gflops(n: int, dtype: str = "float32", repeats: int = 3) -> float:
+    """A ceiling: GFLOP/s of an n×n `tf.linalg.matmul` in `dtype` ("float32", "bfloat16"; 2n³ FLOPs),
+    best of `repeats`."""
     import tensorflow as tf
 
-    a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
+    a, b = (tf.cast(tf.random.normal((n, n), seed=seed), dtype) for seed in (1, 2))
     tf.linalg.matmul(a, b).numpy()  # warm-up
     return 2 * n**3 / best_seconds(lambda: tf.linalg.matmul(a, b).numpy(), repeats) / 1e9
 
 
-def measure_restore(source: str, image: Path, repeats: int, matmul: int) -> dict:
-    """Restore `image` through `gan.restore.restore_file` (JPEG decode, tiles, PNG encode) `repeats` times
-    after a warm-up, read peak RSS, then measure the compute rate: {"inference": ..., "compute": ...}."""
+def restore_phases(
+    restorer, timed: TimedModel, image: Path, target: Path, png_level: int | None = None
+) -> dict:
+    """One restore of `image` into `target` by the steps of `files.restore_path`, each timed: seconds of
+    decode (read and checks), model (inside the calls), blending (the rest of the tiling) and
+    encode_write (8-bit rounding, PNG encode, atomic write)."""
+    from unjpeg.data.images import read_image, to_pil
+
+    from unjpeg.files import FileOptions, refuse_unsupported, to_uint8_inplace, write_atomic
+    from unjpeg.tiling import restore_image
+
+    options = FileOptions() if png_level is None else FileOptions(png_compress_level=png_level)
+    timed.pixels, timed.seconds = 0, 0.0
+    start = time.perf_counter()
+    loaded = read_image(image, keep_alpha=True)
+    refuse_unsupported(image, loaded.bit_depth)
+    decoded = time.perf_counter()
+    tiling = options.tiling
+    restored = restore_image(restorer, loaded.pixels, tiling.tile, tiling.overlap, restorer.fixed_size)
+    del loaded.pixels
+    tiled = time.perf_counter()
+    pil = to_pil(to_uint8_inplace(restored), loaded.alpha)
+    write_atomic(pil, target, "PNG", {"compress_level": options.png_compress_level})
+    written = time.perf_counter()
+    return {
+        "decode": decoded - start,
+        "model": timed.seconds,
+        "blending": tiled - decoded - timed.seconds,
+        "encode_write": written - tiled,
+        "total": written - start,
+    }
+
+
+def measure_restore(
+    source: str,
+    image: Path,
+    repeats: int,
+    matmul: int,
+    precision: str = "float32",
+    png_level: int | None = None,
+) -> dict:
+    """Restore `image` `repeats` times after a warm-up (`restore_phases`), read peak RSS, then measure
+    the compute rate against both ceilings: {"inference": ..., "phases": ..., "compute": ...}."""
     from PIL import Image
     from unjpeg.baselines.flops import flops_per_pixel
+    from unjpeg.baselines.precision import choose_precision
 
-    from unjpeg.files import FileOptions, restore_path
     from unjpeg.sources import Restorer, keras_restorer, load_restorer
 
     model = keras_model(source)
-    loaded = load_restorer(source) if model is None else keras_restorer(model, source)
+    if model is None:
+        loaded = load_restorer(source, precision=precision)
+    else:
+        loaded = keras_restorer(model, source, choose_precision(precision))
     timed = TimedModel(loaded.fn)
-    restorer = Restorer(loaded.name, timed, loaded.fixed_size)
+    restorer = Restorer(loaded.name, timed, loaded.fixed_size, loaded.precision)
     with Image.open(image) as opened:
         width, height = opened.size
     window = [restorer.fixed_size or min(side, TILE + 2 * OVERLAP) for side in (height, width)]
     restorer(np.zeros((1, *window, 3), np.float32))  # warm-up on the first window's shape: traces the graph
+    startup_load = time.perf_counter() - STARTED
     rss_loaded = peak_rss_mb()
     target = image.with_suffix(".restored.png")
-    runs = []
-    for _ in range(repeats):
-        timed.pixels, timed.seconds = 0, 0.0
-        start = time.perf_counter()
-        restore_path(restorer, image, target, FileOptions())
-        runs.append((time.perf_counter() - start, timed.seconds, timed.pixels))
-    seconds, model_seconds, processed = min(runs)
+    runs = [restore_phases(restorer, timed, image, target, png_level) for _ in range(repeats)]
+    phases = min(runs, key=lambda run: run["total"])
+    processed = timed.pixels
     peak = peak_rss_mb()  # read before the FLOP count and the matmul, which allocate more
     pixels = width * height
     flops = flops_per_pixel(model) if model is not None else None
-    ceiling = matmul_gflops(matmul)
-    achieved = flops * processed / model_seconds / 1e9 if flops else None
+    ceilings = {dtype: matmul_gflops(matmul, dtype) for dtype in ("float32", "bfloat16")}
+    ceiling = ceilings["bfloat16" if restorer.precision.name == "bfloat16" else "float32"]
+    achieved = flops * processed / phases["model"] / 1e9 if flops else None
+    seconds = phases["total"]
     return {
         "inference": {
+            "precision": restorer.precision.name,
             "runs": repeats,
             "seconds": seconds,
             "mp_per_s": pixels / 1e6 / seconds,
             "peak_rss_mb": peak,
             "rss_loaded_mb": rss_loaded,
         },
+        "phases": {"startup_load": startup_load, **phases},
         "compute": {
+            "precision": restorer.precision.name,
             "flops_per_pixel": flops,
             "processed_per_image_pixel": processed / pixels,
-            "model_seconds": model_seconds,
+            "model_seconds": phases["model"],
             "achieved_gflops": achieved,
             "wall_gflops": flops * pixels / seconds / 1e9 if flops else None,
             "ceiling_gflops": ceiling,
+            "ceiling_float32_gflops": ceilings["float32"],
+            "ceiling_bfloat16_gflops": ceilings["bfloat16"],
             "matmul_n": matmul,
             "fraction_of_ceiling": achieved / ceiling if flops else None,
         },
@@ -180,8 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("image", type=Path, metavar="IMAGE")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--matmul", type=int, default=4096)
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="float32")
+    parser.add_argument("--png-compress-level", type=int, help="default: that of `unjpeg restore`")
     args = parser.parse_args(argv)
-    print(json.dumps(measure_restore(args.source, args.image, args.repeats, args.matmul)))
+    result = measure_restore(
+        args.source, args.image, args.repeats, args.matmul, args.precision, args.png_compress_level
+    )
+    print(json.dumps(result))
     return 0
 
 

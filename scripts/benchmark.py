@@ -1,29 +1,35 @@
 """The project's benchmark: restore speed and memory, compute rate, training speed, export runtimes.
 
     python scripts/benchmark.py [--models SOURCE ...] [--sizes 512,1024,12mp] [--repeats 2]
-                                [--skip-train] [--skip-export] [--quick] [--out benchmark.json]
+                                [--precisions float32,bfloat16] [--skip-train] [--skip-export] [--quick]
+                                [--out benchmark.json]
 
 SOURCE is what `unjpeg restore --model` takes (default: shipped:l2 shipped:gan), or `untrained:NAME`, a
 builder of `baselines.models.MODELS` at its default width (speed and memory do not depend on the weights).
 Sizes are N (N×N), WxH, or 12mp (4000×3000).
 
-- Inference: one fresh subprocess per SOURCE and size. A deterministic synthetic photo (gradients, texture,
-  hard edges; JPEG quality 30) goes through `gan.restore.restore_file`, the per-file step of `unjpeg
-  restore` (JPEG decode, tiles of 512 px with 32 px of context, PNG encode), after the model is loaded and
-  traced. Seconds: best of --repeats (images over 4 MP: one run); MP/s: image megapixels / seconds; RSS
-  loaded: ru_maxrss after TensorFlow, the model and a warm-up call; peak RSS: ru_maxrss after the restores.
+- Inference: one fresh subprocess per SOURCE, size and precision (float32 and bfloat16 side by side, as
+  `unjpeg restore --precision`). A deterministic synthetic photo (gradients, texture, hard edges; JPEG
+  quality 30) goes through the steps of `unjpeg.files.restore_path`, the per-file job of `unjpeg restore`
+  (JPEG decode, tiles of 512 px with 32 px of context, PNG encode), each timed, after the model is loaded
+  and traced. Seconds: best of --repeats (images over 4 MP: one run); MP/s: image megapixels / seconds;
+  start+load: from the worker's first line to a warm model; RSS loaded: ru_maxrss after TensorFlow, the
+  model and a warm-up call; peak RSS: ru_maxrss after the restores.
 - Compute rate: in that subprocess, after peak RSS is read, FLOPs per pixel (`baselines.flops`,
   multiply-add = 2) × the pixels the model was fed (tile context included) / the seconds spent inside the
-  model calls, against the ceiling 2n³ / t of a 4096×4096 float32 `tf.linalg.matmul` (best of 3). Over
-  100 % is possible: the FLOP count is nominal, and oneDNN may run 3×3 convolutions with fewer operations.
+  model calls, against two ceilings 2n³ / t measured in the same process: a 4096×4096 float32 and a
+  bfloat16 `tf.linalg.matmul` (best of 3); each row's fraction is of the ceiling of its own precision.
+  Over 100 % is possible: the FLOP count is nominal, and oneDNN may run 3×3 convolutions with fewer
+  operations.
 - Training: seconds per 100 steps, L2 against GAN (G + PatchGAN D + LPIPS-alex + EMA), with the
   generator architecture of the first SOURCE, batch 16 of 64×64 patches, timed by
-  `bench_train_speed.seconds_per_100` on one fixed random batch.
+  `bench_train_speed.seconds_per_100` on one fixed random batch, in each precision that
+  `bench_train_speed.l2_and_gan_seconds` accepts (its `precision` argument; float32 without it).
 - Exports: the last SOURCE exported to each format by `gan.export.export_checked` (parity-checked), then
   best of 3 on one 1024×1024 image: ONNX Runtime and TFLite against TensorFlow (.keras and SavedModel).
 
-The CPU may be shared with other jobs: the load average is recorded at start and end; compare numbers
-from one run only.
+The CPU model and its bfloat16 flags are read from /proc/cpuinfo. The CPU may be shared with other jobs:
+the load average is recorded at start and end; compare numbers from one run only.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class Settings:
     train_repeats: int = 2
     export_side: int = 1024
     export_repeats: int = 3
+    precisions: tuple[str, ...] = ("float32", "bfloat16")
 
 
 QUICK = Settings(("128", "256"), 1, 1024, train_warmup=1, train_steps=3, train_repeats=1, export_side=256)
@@ -77,9 +84,12 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def machine() -> dict:
-    """CPU model, logical cores, RAM, library versions, date and load average of this machine."""
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    """CPU model and its bfloat16-relevant flags, logical cores, RAM, library versions, date and load
+    average of this machine."""
+    from unjpeg.baselines.precision import BF16_FLAGS, cpu_flags, cpu_model, read_cpuinfo
+
+    cpuinfo = read_cpuinfo()
+    flags = cpu_flags(cpuinfo)
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     ram_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
     versions = {}
@@ -89,7 +99,8 @@ def machine() -> dict:
         except importlib.metadata.PackageNotFoundError:
             pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(cpuinfo),
+        "cpu_flags": [flag for flag in (*BF16_FLAGS, "amx_tile", "avx512f", "avx512_vnni") if flag in flags],
         "cores": os.cpu_count(),
         "ram_gb": round(ram_kb / 2**20, 1),
         "python": sys.version.split()[0],
@@ -99,12 +110,11 @@ def machine() -> dict:
     }
 
 
-def run_worker(source: str, image: Path, repeats: int, matmul: int) -> dict:
+def run_worker(source: str, image: Path, repeats: int, matmul: int, precision: str = "float32") -> dict:
     """`measure_restore` in a fresh process (bench_restore.py), so its peak RSS is this run's alone."""
     command = [sys.executable, str(WORKER), source, str(image), "--repeats", str(repeats)]
-    result = subprocess.run(
-        [*command, "--matmul", str(matmul)], capture_output=True, text=True, timeout=3600, check=False
-    )
+    command += ["--matmul", str(matmul), "--precision", precision]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         return {"error": lines[-1] if lines else f"exit code {result.returncode}"}
@@ -120,12 +130,16 @@ def bench_inference(sources: list[str], settings: Settings, folder: Path) -> tup
         synthetic_photo(image, width, height)
         repeats = 1 if width * height / 1e6 > ONCE_ABOVE_MP else settings.repeats
         for source in sources:
-            result = run_worker(source, image, repeats, settings.matmul)
-            seconds = result.get("inference", {}).get("seconds")
-            print(f"{source} {width}×{height}: {result.get('error') or f'{seconds:.3g} s'}", file=sys.stderr)
-            row = {"model": source, "image": f"{width}×{height}", "width": width, "height": height}
-            inference.append({**row, **result.get("inference", result)})
-            compute.append({**row, **result.get("compute", result)})
+            for precision in settings.precisions:
+                result = run_worker(source, image, repeats, settings.matmul, precision)
+                seconds = result.get("inference", {}).get("seconds")
+                done = result.get("error") or f"{seconds:.3g} s"
+                print(f"{source} {width}×{height} {precision}: {done}", file=sys.stderr)
+                row = {"model": source, "image": f"{width}×{height}", "width": width, "height": height}
+                row["precision"] = precision
+                phases = {"phases": result["phases"]} if "phases" in result else {}
+                inference.append({**row, **result.get("inference", result), **phases})
+                compute.append({**row, **result.get("compute", result)})
     return inference, compute
 
 
@@ -145,22 +159,29 @@ def architecture(model) -> tuple[str, dict]:
     raise ValueError(f"{model.name}: cannot tell the builder arguments of this generator")
 
 
-def bench_training(model, settings: Settings) -> dict:
-    """Seconds per 100 steps of L2 training and of GAN fine-tuning, same generator architecture and batch."""
+def bench_training(model, settings: Settings) -> list[dict]:
+    """Seconds per 100 steps of L2 training and of GAN fine-tuning, same generator architecture and batch,
+    one row per precision (a row with an error where bench_train_speed cannot train in it)."""
+    import inspect
+
     from bench_train_speed import l2_and_gan_seconds
 
     name, kwargs = architecture(model)
     timing = (settings.train_warmup, settings.train_steps, settings.train_repeats)
-    l2, gan = l2_and_gan_seconds(name, settings.patch, settings.batch, *timing, model_kwargs=kwargs)
-    return {
-        "generator": name,
-        "model_kwargs": kwargs,
-        "patch": settings.patch,
-        "batch": settings.batch,
-        "l2_s_per_100": l2,
-        "gan_s_per_100": gan,
-        "gan_over_l2": gan / l2,
-    }
+    takes_precision = "precision" in inspect.signature(l2_and_gan_seconds).parameters
+    rows = []
+    for precision in settings.precisions:
+        row = {"generator": name, "precision": precision, "model_kwargs": kwargs}
+        row.update(patch=settings.patch, batch=settings.batch)
+        if not takes_precision and precision != "float32":
+            rows.append({**row, "error": "bench_train_speed.l2_and_gan_seconds has no precision argument"})
+            continue
+        extra = {"precision": precision} if takes_precision else {}
+        l2, gan = l2_and_gan_seconds(
+            name, settings.patch, settings.batch, *timing, model_kwargs=kwargs, **extra
+        )
+        rows.append({**row, "l2_s_per_100": l2, "gan_s_per_100": gan, "gan_over_l2": gan / l2})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="SOURCE")
     parser.add_argument("--sizes", help="comma-separated: N, WxH or 12mp (default 512,1024,12mp)")
     parser.add_argument("--repeats", type=int, help="restores per model and size, best kept (default 2)")
+    parser.add_argument("--precisions", help="comma-separated, of float32, bfloat16 (default both)")
     parser.add_argument("--skip-train", action="store_true", help="no training section")
     parser.add_argument("--skip-export", action="store_true", help="no export section")
     parser.add_argument("--quick", action="store_true", help="sizes 128,256, one run, 3 train steps (tests)")
@@ -178,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = QUICK if args.quick else Settings()
     overrides = {"sizes": tuple(args.sizes.split(",")) if args.sizes else None, "repeats": args.repeats}
+    overrides["precisions"] = tuple(args.precisions.split(",")) if args.precisions else None
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     try:  # fail now, not in each worker
         is_keras = {s: s.startswith("untrained:") or keras_path(s) is not None for s in args.models}

@@ -46,6 +46,14 @@ def test_worker_prints_one_json_line_that_adds_up(tiny, tmp_path, capsys):
     assert compute["wall_gflops"] == pytest.approx(flops * 600 * 16 / inference["seconds"] / 1e9)
     assert compute["matmul_n"] == 64 and compute["ceiling_gflops"] > 0
     assert compute["fraction_of_ceiling"] == pytest.approx(achieved / compute["ceiling_gflops"])
+    assert (
+        compute["ceiling_gflops"] == compute["ceiling_float32_gflops"]
+        and compute["ceiling_bfloat16_gflops"] > 0
+    )
+    phases = result["phases"]
+    parts = phases["decode"] + phases["model"] + phases["blending"] + phases["encode_write"]
+    assert parts == pytest.approx(phases["total"]) and phases["total"] == inference["seconds"]
+    assert min(phases.values()) >= 0 and phases["startup_load"] > 0 and inference["precision"] == "float32"
     with Image.open(image.with_suffix(".restored.png")) as restored:
         assert restored.size == (600, 16)
 
@@ -107,3 +115,18 @@ def test_exports_are_timed_and_match_the_keras_model(tiny, tmp_path):
         assert row["mp_per_s"] == pytest.approx(32 * 32 / 1e6 / row["seconds"])
         assert row["max_abs_diff"] < 1e-4
         assert (tmp_path / bench_restore.FORMATS[row["format"]]).exists()
+
+
+def test_worker_runs_the_asked_precision(tiny, tmp_path, capsys):
+    image = tmp_path / "photo.jpg"
+    bench_restore.synthetic_photo(image, 64, 48)
+    argv = [str(tiny[1]), str(image), "--repeats", "1", "--matmul", "64", "--precision", "bfloat16"]
+    assert bench_restore.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["inference"]["precision"] == result["compute"]["precision"] == "bfloat16"
+    assert result["compute"]["ceiling_gflops"] == result["compute"]["ceiling_bfloat16_gflops"]
+
+
+def test_matmul_ceiling_in_both_precisions():
+    assert bench_restore.matmul_gflops(64, "float32", repeats=1) > 0
+    assert bench_restore.matmul_gflops(64, "bfloat16", repeats=1) > 0

@@ -26,22 +26,34 @@ def test_quick_run_writes_every_section(tiny, tmp_path, capsys):
     assert benchmark.main(["--quick", "--sizes", "128,96x64", "--models", tiny, "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["machine"]["tensorflow"]
-    assert [r["image"] for r in result["inference"]] == ["128×128", "96×64"]
+    assert result["machine"]["cpu"] and isinstance(result["machine"]["cpu_flags"], list)
+    rows = [(r["image"], r["precision"]) for r in result["inference"]]
+    assert rows == [(image, p) for image in ("128×128", "96×64") for p in ("float32", "bfloat16")]
     for row in result["inference"]:
         assert "error" not in row, row
         assert row["seconds"] > 0 and row["mp_per_s"] > 0 and row["peak_rss_mb"] >= row["rss_loaded_mb"] > 0
+        assert row["phases"]["startup_load"] > 0 and row["phases"]["total"] == row["seconds"]
     for row in result["compute"]:
         assert row["flops_per_pixel"] > 0 and row["ceiling_gflops"] > 0 and row["fraction_of_ceiling"] > 0
+        assert row["ceiling_gflops"] == row[f"ceiling_{row['precision']}_gflops"]  # its own precision's
         assert row["processed_per_image_pixel"] == 1.0  # one window: the image is under a tile
-    training = result["training"]
-    assert (training["generator"], training["model_kwargs"]) == ("s2dnet", {"width": 8})
-    assert training["l2_s_per_100"] > 0 and training["gan_s_per_100"] > 0 and training["patch"] == 64
+    f32, bf16 = result["training"]
+    assert (f32["generator"], f32["model_kwargs"], f32["precision"]) == ("s2dnet", {"width": 8}, "float32")
+    assert f32["l2_s_per_100"] > 0 and f32["gan_s_per_100"] > 0 and f32["patch"] == 64
+    assert bf16["precision"] == "bfloat16" and ("error" in bf16 or bf16["l2_s_per_100"] > 0)
     exports = {row["format"]: row for row in result["exports"]}
     for export_format in ("keras", "savedmodel", "onnx"):
         assert exports[export_format]["seconds"] > 0, exports[export_format]
         assert exports[export_format]["max_abs_diff"] < 1e-4
     printed = capsys.readouterr().out
-    for title in ("machine:", "inference:", "compute rate:", "training:", "exports of"):
+    titles = (
+        "machine:",
+        "inference:",
+        "float32 against bfloat16",
+        "where a restore's time goes",
+        "compute rate:",
+    )
+    for title in (*titles, "training:", "exports of"):
         assert title in printed
 
 
