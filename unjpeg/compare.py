@@ -215,7 +215,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quality", default="10,20,30,40", help="JPEG qualities, 1-100 (default 10,20,30,40)"
     )
     parser.add_argument(
-        "--subsampling", default="420", help="chroma subsamplings among 420,422,444 (default 420)"
+        "--subsampling",
+        default="420",
+        metavar="420,422,444",
+        help="chroma subsamplings among 420,422,444 (default 420)",
     )
     parser.add_argument(
         "--double",
@@ -224,9 +227,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "grid shifts, then at each --quality",
     )
     parser.add_argument(
-        "--consistency", default="off", help="restore without (off) and/or with (on) the JPEG-consistency "
-        "projection: off, on or on,off (default off)"
-    )  # fmt: skip
+        "--consistency",
+        default="off",
+        metavar="on|off|on,off",
+        help="restore without (off) and/or with (on) the JPEG-consistency projection (default off)",
+    )
     parser.add_argument("--limit", type=int, help="only the first N images (sorted by path)")
     parser.add_argument("--out", required=True, help="report folder, e.g. report/")
     parser.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
