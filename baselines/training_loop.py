@@ -126,6 +126,7 @@ class RunMonitor(keras.callbacks.Callback):
         )
         self.step, self.epoch, self.first_step = state["step"], state["epoch"], state["step"]
         self.progress_seconds, self.clock = progress_seconds, clock
+        self.interval = (self.step, 0.0)  # (step, clock) where the current interval's timing starts
         self.diverged = None
 
     def on_train_begin(self, logs=None):
@@ -137,6 +138,7 @@ class RunMonitor(keras.callbacks.Callback):
         self.step += 1
         if self.step == self.first_step + 1:  # the first step traces the graph: time the rate after it
             self.started = self.clock()
+            self.interval = (self.step, self.started)
         order = [metric.name for metric in self.model.metrics]  # the model's order, not Keras's sorted one
         bad = [key for key, value in logs.items() if not np.isfinite(value)]
         bad.sort(key=lambda key: order.index(key) if key in order else len(order))
@@ -163,10 +165,13 @@ class RunMonitor(keras.callbacks.Callback):
         return text
 
     def end_interval(self, logs: dict) -> None:
+        # Training speed over the interval, without validation and the first (tracing) step; NaN if untimed.
+        first, since = self.interval
+        speed = (self.step - first) / (self.clock() - since) if self.step > first else float("nan")
         scores, (degraded, restored, clean) = self.validate(self.model)
         self.epoch += 1
         runs.save_sample_grid(self.out / "samples" / f"epoch_{self.epoch:04d}.png", degraded, restored, clean)
-        row = {**logs, **scores}
+        row = {**logs, **scores, "steps_per_s": speed}
         append_row(self.out / "log.csv", {"epoch": self.epoch - 1, "step": self.step, **row})
         with self.writer.as_default():
             for key, value in row.items():
@@ -175,6 +180,7 @@ class RunMonitor(keras.callbacks.Callback):
         self.checkpoint()
         log.info("%s: %s", self.progress(), describe(row))
         self.model.reset_metrics()  # each log.csv row averages its own interval
+        self.interval = (self.step, self.clock())
 
     def checkpoint(self) -> None:
         self.save_checkpoint(self.step)

@@ -42,6 +42,9 @@ def test_steps_are_exact_and_the_last_interval_is_shorter(photos, tmp_path):
     out = train(tiny(photos, tmp_path / "run", steps=5, checkpoint_every=2))
     assert json.loads((out / "state.json").read_text()) == {"epoch": 3, "step": 5}
     assert logged_steps(out) == [2, 4, 5] and optimizer_steps(out) == 5
+    with open(out / "log.csv") as handle:
+        speeds = [float(row["steps_per_s"]) for row in csv.DictReader(handle)]
+    assert all(speed > 0 for speed in speeds)  # the first interval is timed after its tracing step
     assert sorted(p.name for p in (out / "samples").iterdir())[-1] == "epoch_0003.png"
 
 
