@@ -93,11 +93,3 @@ class DepthToSpace(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block": self.block}
-
-
-# Every custom layer under its registered name ("unjpeg>PadToMultiple", as stored in a .keras file), for
-# `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: the loader names what it needs.
-CUSTOM_OBJECTS = {
-    keras.saving.get_registered_name(layer): layer
-    for layer in (PadToMultiple, CropLike, SpaceToDepth, DepthToSpace)
-}

@@ -1,10 +1,12 @@
-"""The one place that maps a generator name to its builder."""
+"""The one place that maps a generator name to its builder, and names the custom layers they use."""
 
 from __future__ import annotations
 
 import keras
 from unjpeg.baselines.autoencoder import build_autoencoder, build_autoencoder_fc
 from unjpeg.baselines.blockcnn import build_blockcnn
+from unjpeg.baselines.conditioning import FiLM
+from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
 from unjpeg.baselines.s2dnet import build_s2dnet
 
 MODELS = {
@@ -12,6 +14,14 @@ MODELS = {
     "autoencoder": build_autoencoder,
     "blockcnn": build_blockcnn,
     "s2dnet": build_s2dnet,
+}
+
+# Every custom layer of the generators under its registered name ("unjpeg>PadToMultiple", as a .keras file
+# stores it), for `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: a loader names what it
+# needs instead of relying on an import that registers the layers as a side effect.
+CUSTOM_OBJECTS = {
+    keras.saving.get_registered_name(layer): layer
+    for layer in (PadToMultiple, CropLike, SpaceToDepth, DepthToSpace, FiLM)
 }
 
 

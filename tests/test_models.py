@@ -1,6 +1,7 @@
+import keras
 import numpy as np
 import pytest
-from unjpeg.baselines.models import MODELS, build_model
+from unjpeg.baselines.models import CUSTOM_OBJECTS, MODELS, build_model
 
 
 def test_every_model_builds_tiny_and_keeps_its_name():
@@ -15,3 +16,21 @@ def test_every_model_builds_tiny_and_keeps_its_name():
 def test_unknown_model_names_the_choices():
     with pytest.raises(ValueError, match="unknown model 'unet'.*s2dnet"):
         build_model("unet")
+
+
+def test_custom_objects_name_every_registered_layer():
+    # Importing the builders registers every custom layer; a new one left out of CUSTOM_OBJECTS fails here.
+    registered = {
+        name
+        for name, obj in keras.saving.get_custom_objects().items()
+        if name.startswith("unjpeg>") and isinstance(obj, type) and issubclass(obj, keras.layers.Layer)
+    }
+    assert len(registered) >= 5
+    assert set(CUSTOM_OBJECTS) == registered
+    used = {
+        type(layer)
+        for name in MODELS
+        for layer in build_model(name, width=4).layers
+        if type(layer).__module__.startswith("unjpeg.")
+    }
+    assert used and used <= set(CUSTOM_OBJECTS.values())

@@ -114,7 +114,7 @@ for name in names:
 from unjpeg.data.images import read_image
 image = read_image("photo.jpg")
 import keras
-from unjpeg.baselines.layers import CUSTOM_OBJECTS
+from unjpeg.baselines.models import CUSTOM_OBJECTS
 shipped = Path(unjpeg.__file__).parent / "shipped"
 params = {
     path.stem: keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False).count_params()
