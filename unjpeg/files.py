@@ -57,6 +57,15 @@ class FileOptions:
             raise RestoreError(f"--png-compress-level must be in [0, 9], got {self.png_compress_level}")
 
 
+@dataclass
+class Restored:
+    """A restored image ready to write: the Pillow image, its format ("PNG", "JPEG") and save options."""
+
+    pil: object
+    image_format: str
+    save: dict
+
+
 def restore_path(restorer, source: Path, target: Path, options: FileOptions, progress: bool = False) -> None:
     """Read, check, restore and write one image (see the module docstring for what is kept).
 
@@ -64,6 +73,11 @@ def restore_path(restorer, source: Path, target: Path, options: FileOptions, pro
     Raises `data.images.ImageError` for an unreadable input, `RestoreError` for a refused one or an
     output that cannot be written.
     """
+    write_restored(restore_to_image(restorer, source, options, progress), target)
+
+
+def restore_to_image(restorer, source: Path, options: FileOptions, progress: bool = False) -> Restored:
+    """The reading and restoring half of `restore_path`: `source` restored, not yet written."""
     image = read_image(source, keep_alpha=True, max_pixels=options.max_pixels)
     refuse_unsupported(source, image.bit_depth)
     if image.alpha is not None and options.format == "jpeg":
@@ -80,16 +94,19 @@ def restore_path(restorer, source: Path, target: Path, options: FileOptions, pro
     )
     del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
     pil = to_pil(to_uint8_inplace(restored), image.alpha)
-    del restored
     save = {k: v for k, v in image.info.items() if k == "icc_profile"}
     if "exif" in image.info:
         save["exif"] = exif_upright(image.info["exif"], source)
     if options.format == "jpeg":
         # 4:4:4: the restored colour edges are not subsampled again.
         save.update(quality=options.jpeg_quality, subsampling=0)
-    else:
-        save.update(compress_level=options.png_compress_level)
-    write_atomic(pil, target, "JPEG" if options.format == "jpeg" else "PNG", save)
+        return Restored(pil, "JPEG", save)
+    return Restored(pil, "PNG", {**save, "compress_level": options.png_compress_level})
+
+
+def write_restored(restored: Restored, target: Path) -> None:
+    """The writing half of `restore_path` (RestoreError if `target` cannot be written)."""
+    write_atomic(restored.pil, target, restored.image_format, restored.save)
 
 
 def refuse_unsupported(path: Path, bit_depth: int) -> None:

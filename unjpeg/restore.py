@@ -34,11 +34,19 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
-from unjpeg.files import FORMATS, PNG_COMPRESS_LEVEL, FileOptions, RestoreError, restore_path
+from unjpeg.files import (
+    FORMATS,
+    PNG_COMPRESS_LEVEL,
+    FileOptions,
+    RestoreError,
+    restore_to_image,
+    write_restored,
+)
 from unjpeg.tiling import OVERLAP, TILE, TilingOptions
 
 __all__ = ["RestoreError", "add_arguments", "run", "plan", "options_from"]
@@ -126,15 +134,40 @@ def run(args: argparse.Namespace) -> int:
     if jobs:
         # SourceError: main() prints it, exit 2
         restorer = load_restorer(args.model, args.strength, args.precision)
-        for job in tqdm(jobs, unit="image", disable=None, file=sys.stderr):
-            try:
-                restore_path(restorer, job.source, job.target, options, progress=True)
-                written += 1
-            except (ImageError, RestoreError) as err:
-                tqdm.write(f"error: {err}", file=sys.stderr)
-                failed += 1
+        # One writer thread: photo i is encoded and written while photo i + 1 is restored (Pillow's
+        # encoder and TensorFlow both release the GIL).
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            pending = []
+            for job in tqdm(jobs, unit="image", disable=None, file=sys.stderr):
+                try:
+                    restored = restore_to_image(restorer, job.source, options, progress=True)
+                except (ImageError, RestoreError) as err:
+                    tqdm.write(f"error: {err}", file=sys.stderr)
+                    failed += 1
+                    continue
+                ok, bad = finish(pending)
+                written, failed = written + ok, failed + bad
+                pending = [writer.submit(write_restored, restored, job.target)]
+                del restored
+            ok, bad = finish(pending)
+            written, failed = written + ok, failed + bad
     sys.stdout.write(f"restored {written} image(s) into {out}, {failed} failed\n")
     return 1 if failed else 0
+
+
+def finish(pending: list) -> tuple[int, int]:
+    """Wait for the pending writes; (written, failed), each failure reported on one line."""
+    from tqdm import tqdm
+
+    written = failed = 0
+    for future in pending:
+        try:
+            future.result()
+            written += 1
+        except RestoreError as err:
+            tqdm.write(f"error: {err}", file=sys.stderr)
+            failed += 1
+    return written, failed
 
 
 def check_writable(out: Path) -> None:
