@@ -51,8 +51,12 @@ def verbose_asked(argv: list[str] | None) -> bool:
 def start_up_chatter_dropped():
     """Hold back what is written to file descriptor 2 (where C++ writes) inside the block, then pass on
     every line of it but START_UP_CHATTER."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to keep clean
+        yield
+        return
     sys.stderr.flush()
-    saved = os.dup(2)
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
