@@ -108,7 +108,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     added (none for ""), so `unjpeg restore --model x.onnx` never imports Keras or the training code."""
 
     parser = argparse.ArgumentParser(prog="unjpeg", description="Remove JPEG compression artifacts.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, and TensorFlow's start-up lines")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging, and TensorFlow's start-up lines"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name, (module_name, summary) in COMMANDS.items():
