@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, default=Path("bench_precision_training.json"), help="JSON results"
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")  # the trainers' progress
 
     with tempfile.TemporaryDirectory() as scratch:
         rows = train_both(args, args.runs or Path(scratch))

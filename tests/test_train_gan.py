@@ -106,7 +106,6 @@ def test_resume_restores_optimizers_ema_and_discriminator(l2_run, tmp_path):
 
 
 def test_cli_trains_resumes_and_refuses_another_generator(l2_run, monkeypatch, capsys):
-    monkeypatch.setenv("UNJPEG_QUIET", "1")
     out = l2_run / "gan_cli"
     common = ["train-gan", "--data", str(l2_run / "photos"), "--out", str(out), *SMALL, "--d-width", "4"]
     assert cli.main([*common, "--generator", "s2dnet", "--init", str(l2_run / "l2"), "--steps", "4"]) == 0
@@ -185,7 +184,6 @@ def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run
         return original(*args, **kwargs).enumerate().map(poison)
 
     monkeypatch.setattr(unjpeg.baselines.training_loop, "patch_dataset", poisoned_after_two_batches)
-    monkeypatch.setenv("UNJPEG_QUIET", "1")
     out = l2_run / "gan_nan"
     argv = [
         "train-gan",
@@ -216,3 +214,30 @@ def test_a_new_run_keeps_the_split_seed_of_its_l2_run(l2_run, tmp_path):
     assert config_from_args(cli.build_parser("train-gan").parse_args(argv))[0].split_seed == 9
     chosen = cli.build_parser("train-gan").parse_args([*argv, "--split-seed", "2"])
     assert config_from_args(chosen)[0].split_seed == 2
+
+
+def test_precision_options_of_a_new_run_and_of_a_resumed_one(l2_run, tmp_path, monkeypatch):
+    from unjpeg.baselines import precision
+
+    from unjpeg.train_gan_cli import config_from_args
+
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: "flags\t: fpu avx512_bf16\n")
+    argv = ["train-gan", "--generator", "s2dnet", "--init", str(l2_run / "l2"), "--data", "d", "--out"]
+
+    def config(*extra, out=tmp_path / "new"):
+        return config_from_args(cli.build_parser("train-gan").parse_args([*argv, str(out), *extra]))
+
+    assert config()[0].precision == "bfloat16" and config()[1].reason == "auto: CPU has avx512_bf16"
+    assert config("--precision", "float32")[0].precision == "float32"
+    assert config("--mixed-precision")[0].precision == "float16"  # the old flag keeps its meaning
+    with pytest.raises(ValueError, match="conflicts with --precision bfloat16"):
+        config("--mixed-precision", "--precision", "bfloat16")
+    # A resumed run keeps its precision, and refuses another one.
+    (tmp_path / "old").mkdir()
+    runs.write_json(tmp_path / "old" / "config.json", {"model": "s2dnet", "precision": "float32"})
+    kept, chosen = config("--resume", out=tmp_path / "old")
+    assert kept.precision == "float32" and chosen is None
+    with pytest.raises(
+        runs.RunFolderError, match="precision='float32', cannot resume it with precision='bfloat16'"
+    ):
+        config("--resume", "--precision", "auto", out=tmp_path / "old")
