@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 from unjpeg.baselines import runs, training_loop
+from unjpeg.baselines.conditioning import is_conditioned
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 
@@ -87,8 +88,9 @@ def validate(model: keras.Model, val_pairs: dict):
     for quality, (degraded, clean) in val_pairs.items():
         restored = model.predict(degraded, batch_size=4, verbose=0)
         scores[f"val_psnr_q{quality}"] = float(psnr(clean, restored))
-    degraded, clean = (images[:4] for images in val_pairs[min(val_pairs)])
-    return scores, (degraded, model.predict(degraded, verbose=0), clean)
+    inputs, clean = val_pairs[min(val_pairs)]
+    inputs, clean = training_loop.first_rows(inputs, 4), clean[:4]
+    return scores, (training_loop.images_of(inputs), model.predict(inputs, verbose=0), clean)
 
 
 def save_checkpoint(model: keras.Model, path: Path) -> None:
@@ -122,7 +124,8 @@ def train(
     runs.save_config(out, config)
 
     patch = input_size(model) or config.patch
-    dataset, val_pairs = training_loop.patch_data(config, state, patch, input_size(model) or config.val_size)
+    val_size = input_size(model) or config.val_size
+    dataset, val_pairs = training_loop.patch_data(config, state, patch, val_size, is_conditioned(model))
     monitor = training_loop.RunMonitor(
         out,
         config,

@@ -54,6 +54,8 @@ class RunConfig:
     val_size: int = 256
     grid_offsets: bool = False
     gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
+    degradation: str = "classic"  # a `data.patches.DEGRADATIONS` key: "classic" (Pillow 4:2:0) or "real"
+    blind_fraction: float = 0.2  # conditioned generators: share of patches trained without their tables
     model_kwargs: dict = field(default_factory=dict)
     precision: str = "float32"  # a `baselines.precision.Precision.name`; weights stay float32 either way
     init: str = ""  # the generator the run started from, as given (see the trainer); "" for none
@@ -78,14 +80,36 @@ def log_start(out: Path, resume: bool, state: dict, config: RunConfig) -> None:
         log.warning("%s: no checkpoint to continue from; starting from step 0", out)
 
 
-def patch_data(config: RunConfig, state: dict, patch: int, val_size: int):
-    """The training patch stream (tf.data, batches of `config.batch`) and {quality: (degraded, clean)}."""
+def patch_data(config: RunConfig, state: dict, patch: int, val_size: int, with_tables: bool = False):
+    """The training patch stream (tf.data, batches of `config.batch`) and {quality: (inputs, clean)}.
+
+    With `with_tables` (a conditioned generator) the inputs are (degraded, tables), else degraded alone.
+    """
     train_set, val_set = training_sets(config.data, patch, config.val_fraction, config.split_seed)
     log.info("%d training and %d validation images", len(train_set.images), len(val_set.images))
-    patches = PatchConfig(patch, tuple(config.quality), config.grid_offsets, config.gray_fraction)
+    patches = PatchConfig(
+        patch,
+        tuple(config.quality),
+        config.grid_offsets,
+        config.gray_fraction,
+        degradation=config.degradation,
+        blind_fraction=config.blind_fraction,
+    )
     # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.
-    dataset = patch_dataset(train_set, patches, config.batch, seed=config.seed + state["step"])
-    return dataset, validation_pairs(val_set, tuple(config.val_qualities), val_size)
+    seed = config.seed + state["step"]
+    dataset = patch_dataset(train_set, patches, config.batch, seed=seed, with_tables=with_tables)
+    val_pairs = validation_pairs(val_set, tuple(config.val_qualities), val_size, with_tables=with_tables)
+    return dataset, val_pairs
+
+
+def first_rows(inputs, count: int):
+    """The first `count` rows of a model's inputs: an array, or a tuple of arrays (degraded, tables)."""
+    return tuple(x[:count] for x in inputs) if isinstance(inputs, tuple) else inputs[:count]
+
+
+def images_of(inputs):
+    """The degraded images (N, H, W, C) of a model's inputs, with or without their tables."""
+    return inputs[0] if isinstance(inputs, tuple) else inputs
 
 
 def duration(seconds: float) -> str:

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from unjpeg.baselines import training_loop
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import dtype_policy
 from unjpeg.baselines.train import psnr_per_image
@@ -211,10 +212,18 @@ def validate(gan: JpegGAN, val_pairs: dict):
     # per replica (means unchanged) and batched by a multiple of the replica count.
     copies = gan.distribute_strategy.num_replicas_in_sync
     scores = {}
-    for quality, (degraded, clean) in val_pairs.items():
-        degraded, clean = np.concatenate([degraded] * copies), np.concatenate([clean] * copies)
-        result = gan.evaluate(degraded, clean, batch_size=4 * copies, verbose=0, return_dict=True)
+    for quality, (inputs, clean) in val_pairs.items():
+        inputs, clean = repeat_rows(inputs, copies), np.concatenate([clean] * copies)
+        result = gan.evaluate(inputs, clean, batch_size=4 * copies, verbose=0, return_dict=True)
         scores[f"val_psnr_q{quality}"], scores[f"val_lpips_q{quality}"] = result["psnr"], result["lpips"]
-    degraded, clean = (images[:4] for images in val_pairs[min(val_pairs)])
-    restored = gan.predict(np.concatenate([degraded] * copies), batch_size=4 * copies, verbose=0)
-    return scores, (degraded, restored[: len(degraded)], clean)
+    inputs, clean = val_pairs[min(val_pairs)]
+    inputs, clean = training_loop.first_rows(inputs, 4), clean[:4]
+    restored = gan.predict(repeat_rows(inputs, copies), batch_size=4 * copies, verbose=0)
+    return scores, (training_loop.images_of(inputs), restored[: len(clean)], clean)
+
+
+def repeat_rows(inputs, copies: int):
+    """A model's inputs (an array, or a tuple (degraded, tables)) with every array repeated `copies` times."""
+    if isinstance(inputs, tuple):
+        return tuple(np.concatenate([x] * copies) for x in inputs)
+    return np.concatenate([inputs] * copies)

@@ -25,6 +25,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 from unjpeg.baselines import runs, training_loop
+from unjpeg.baselines.conditioning import is_conditioned
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 from unjpeg.gan.discriminator import build_patch_discriminator
@@ -141,7 +142,10 @@ def train_gan(
         manager = checkpoint_manager(gan, out / "checkpoints")
         if found:
             manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        dataset, val_pairs = training_loop.patch_data(config, state, config.patch, config.val_size)
+        with_tables = is_conditioned(gan.generator)
+        dataset, val_pairs = training_loop.patch_data(
+            config, state, config.patch, config.val_size, with_tables
+        )
         monitor = training_loop.RunMonitor(
             out,
             config,

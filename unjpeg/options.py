@@ -13,7 +13,10 @@ import dataclasses
 
 from unjpeg.baselines.precision import CHOICES
 from unjpeg.baselines.runs import RunFolderError
-from unjpeg.data.jpeg import parse_quality
+from unjpeg.data.jpeg import REAL_QUALITY_RANGE, parse_quality
+from unjpeg.data.patches import DEGRADATIONS
+
+REAL_VAL_QUALITIES = (10, 30, 90)
 
 # Keys of config.json files written before the names changed: old name -> new name.
 RENAMED = {"steps_per_epoch": "checkpoint_every"}
@@ -52,6 +55,17 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="random JPEG grid offsets (shifted JPEGs); default off",
     )
     parser.add_argument("--gray-fraction", type=float, help="share of patches made grayscale (default 0.15)")
+    parser.add_argument(
+        "--degradation",
+        choices=DEGRADATIONS,
+        help="classic: Pillow 4:2:0 at --quality (default); real: quality 5-100 weighted above 70, "
+        "4:4:4/4:2:2/4:2:0, rescaled tables, shifted double JPEG",
+    )
+    parser.add_argument(
+        "--blind-fraction",
+        type=float,
+        help="conditioned generators: share of patches trained without their tables (default 0.2)",
+    )
     parser.add_argument("--width", type=int, help="generator width (builder default if omitted)")
     parser.add_argument(
         "--precision",
@@ -77,7 +91,17 @@ def given_run_options(args: argparse.Namespace) -> dict:
         "split_seed": args.split_seed,
         "grid_offsets": args.grid_offsets,
         "gray_fraction": args.gray_fraction,
+        "degradation": args.degradation,
+        "blind_fraction": args.blind_fraction,
+        **real_defaults(args),
     }
+
+
+def real_defaults(args: argparse.Namespace) -> dict:
+    """With --degradation real and no --quality: the real range (5-100), validated at 10, 30 and 90."""
+    if args.degradation != "real" or args.quality is not None:
+        return {}
+    return {"quality": REAL_QUALITY_RANGE, "val_qualities": REAL_VAL_QUALITIES}
 
 
 def upgraded(saved: dict) -> dict:

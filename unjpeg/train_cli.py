@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--blocks", type=int, help="s2dnet residual blocks (default 4)")
     parser.add_argument(
+        "--conditioned",
+        action="store_true",
+        default=None,
+        help="s2dnet takes the JPEG's quantization tables as a second input (FiLM per block)",
+    )
+    parser.add_argument(
         "--init",
         help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
     )
@@ -52,10 +58,12 @@ def log_precision(chosen: Precision | None, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from unjpeg.baselines.train import TrainConfig, train
 
-    if args.blocks and args.model != "s2dnet":
-        raise ValueError(f"--blocks applies to s2dnet only, not {args.model}")
+    for flag, value in (("--blocks", args.blocks), ("--conditioned", args.conditioned)):
+        if value and args.model != "s2dnet":
+            raise ValueError(f"{flag} applies to s2dnet only, not {args.model}")
     saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
-    kwargs = {key: value for key, value in {"width": args.width, "num_blocks": args.blocks}.items() if value}
+    builder = {"width": args.width, "num_blocks": args.blocks, "conditioned": args.conditioned}
+    kwargs = {key: value for key, value in builder.items() if value}
     precision = chosen_precision(args.precision, args.resume, saved)
     given = {
         **given_run_options(args),

@@ -1,0 +1,58 @@
+"""Training a table-conditioned s2dnet on the 'real' degradations, from the command line and the library."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from unjpeg.baselines import training_loop
+from unjpeg.gan.model import repeat_rows
+
+from unjpeg.cli import main
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_first_rows_images_of_and_repeat_rows_take_tuples_and_arrays():
+    images, tables = np.arange(5 * 2).reshape(5, 2), np.arange(5 * 3).reshape(5, 3)
+    head = training_loop.first_rows((images, tables), 2)
+    assert [x.shape for x in head] == [(2, 2), (2, 3)]
+    np.testing.assert_array_equal(training_loop.images_of(head), images[:2])
+    np.testing.assert_array_equal(training_loop.first_rows(images, 4), images[:4])
+    np.testing.assert_array_equal(training_loop.images_of(images), images)
+    repeated = repeat_rows((images, tables), 2)
+    assert [x.shape for x in repeated] == [(10, 2), (10, 3)]
+    np.testing.assert_array_equal(repeated[1][5:], tables)
+    assert repeat_rows(images, 3).shape == (15, 2)
+
+
+def test_conditioned_real_run_feeds_tables_and_defaults_to_the_real_range(photos, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--model", "s2dnet", "--width", "8", "--blocks", "1", "--conditioned",
+            "--degradation", "real", "--data", str(photos), "--out", str(out), "--patch", "32",
+            "--batch", "2", "--checkpoint-every", "2", "--steps", "2"]  # fmt: skip
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_kwargs"]["conditioned"] is True
+    assert config["degradation"] == "real"
+    assert tuple(config["quality"]) == (5, 100) and tuple(config["val_qualities"]) == (10, 30, 90)
+    header = (out / "log.csv").read_text().splitlines()[0]
+    assert "val_psnr_q90" in header
+    # --resume without --degradation keeps the run's.
+    assert main([*args[:-1], "4", "--resume"]) == 0
+    assert json.loads((out / "config.json").read_text())["degradation"] == "real"
+
+
+def test_conditioned_applies_to_s2dnet_only(photos, tmp_path, capsys):
+    args = ["train", "--model", "blockcnn", "--conditioned", "--data", str(photos), "--out",
+            str(tmp_path / "run"), "--steps", "1"]  # fmt: skip
+    assert main(args) == 2
+    assert "--conditioned applies to s2dnet only" in capsys.readouterr().err
