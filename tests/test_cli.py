@@ -1,8 +1,18 @@
+import logging
 import os
 import subprocess
 import sys
+import warnings
 
-from unjpeg.cli import COMMANDS, chosen_command, main, start_up_chatter_dropped, verbose_asked
+from unjpeg.cli import (
+    COMMANDS,
+    chosen_command,
+    configure_logging,
+    main,
+    quiet_libraries,
+    start_up_chatter_dropped,
+    verbose_asked,
+)
 
 
 def test_help_lists_every_command_quickly():
@@ -41,3 +51,26 @@ def test_start_up_chatter_is_dropped_and_every_other_line_kept(capfd):
         os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see slightly different\n")
         os.write(2, b"E0000 something that went wrong\n")
     assert capfd.readouterr().err == "E0000 something that went wrong\n"
+
+
+def test_logging_shows_unjpegs_info_and_only_warnings_of_other_libraries():
+    saved = [(logger, logger.level) for logger in (logging.getLogger(), logging.getLogger("unjpeg"))]
+    try:
+        configure_logging(verbose=False)
+        assert logging.getLogger("unjpeg.sources").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("tf2onnx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("tf2onnx").isEnabledFor(logging.WARNING)
+        configure_logging(verbose=True)
+        assert logging.getLogger("tf2onnx").isEnabledFor(logging.DEBUG)
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+def test_future_warnings_of_libraries_are_hidden_and_unjpegs_kept():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_libraries()
+        warnings.warn_explicit("np.object", FutureWarning, "tf2onnx_lib.py", 21, module="keras.src.export")
+        warnings.warn_explicit("a flag goes", FutureWarning, "options.py", 1, module="unjpeg.options")
+    assert [str(warning.message) for warning in caught] == ["a flag goes"]

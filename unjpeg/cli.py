@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 
 log = logging.getLogger("unjpeg")
 
@@ -95,9 +96,11 @@ class QuietTensorFlowImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             self.loader.exec_module(module)
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up lines off the terminal: its C++ log below ERROR, and START_UP_CHATTER."""
+def quiet_libraries() -> None:
+    """Keep other libraries' lines off the terminal: TensorFlow's C++ log below ERROR, START_UP_CHATTER,
+    and FutureWarnings raised inside libraries (they speak to those libraries' developers)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!unjpeg\b)")
     already = any(isinstance(finder, QuietTensorFlowImport) for finder in sys.meta_path)
     if "tensorflow" not in sys.modules and not already:
         sys.meta_path.insert(0, QuietTensorFlowImport())
@@ -122,13 +125,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """unjpeg's own INFO lines as "LEVEL message" on stderr; other libraries' (tf2onnx, absl) from WARNING
+    up only, unless `verbose`, which shows everything from DEBUG up."""
+    logging.basicConfig(format="%(levelname)s %(message)s")
+    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     if not verbose_asked(argv):
-        quiet_tensorflow()  # before build_parser, which imports the command's module
+        quiet_libraries()  # before build_parser, which imports the command's module
     args = build_parser(chosen_command(argv)).parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
-    )
+    configure_logging(args.verbose)
     try:
         code = args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:
