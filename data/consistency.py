@@ -26,7 +26,10 @@ it over strips. Only numpy: the ONNX restore path needs no TensorFlow.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 from unjpeg.data.jpeg_file import BLOCK, JpegFile, as_stored, upright
 from unjpeg.data.jpeg_sampling import repeat, round_up, take_down, upsample_like_libjpeg
 
@@ -108,13 +111,18 @@ def project_plane(
 
 
 def _clip_blocks(plane: np.ndarray, coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """DCT, clip to [(c - 1/2) q, (c + 1/2) q], inverse DCT: (8 bv, 8 bh) float32 -> same."""
+    """DCT, clip to [(c - 1/2) q, (c + 1/2) q], inverse DCT: (8 bv, 8 bh) float32 -> same.
+
+    The steps are folded into the transforms, so the clip is to c ± 1/2 with scalar bounds.
+    """
     rows, cols = plane.shape
     steps = table.reshape(1, -1).astype(np.float32)
-    centre = coefficients.reshape(-1, BLOCK * BLOCK).astype(np.float32) * steps
-    spectrum = (to_blocks(plane) - LEVEL_SHIFT) @ DCT_64.T
-    np.clip(spectrum, centre - steps / 2, centre + steps / 2, out=spectrum)
-    return from_blocks(spectrum @ DCT_64 + LEVEL_SHIFT, rows, cols)
+    centre = coefficients.reshape(-1, BLOCK * BLOCK).astype(np.float32)
+    residual = (to_blocks(plane) - LEVEL_SHIFT) @ (DCT_64.T / steps)
+    residual -= centre
+    np.clip(residual, -0.5, 0.5, out=residual)
+    residual += centre
+    return from_blocks(residual @ (steps.T * DCT_64) + LEVEL_SHIFT, rows, cols)
 
 
 def project_ycbcr(
@@ -128,7 +136,11 @@ def project_ycbcr(
         raise ValueError(f"a tile of shape {planes.shape} for a {len(jpeg.components)}-component JPEG")
     _check_tile(jpeg, planes.shape[:2], top, left)
     return np.stack(
-        [_project_component(planes[..., i], jpeg, i, top, left, chroma) for i in range(planes.shape[-1])], -1
+        [
+            _project_component(np.ascontiguousarray(planes[..., i]), jpeg, i, top, left, chroma)
+            for i in range(planes.shape[-1])
+        ],
+        -1,
     )
 
 
@@ -143,32 +155,48 @@ def project_tile(
         tile reaches the image's bottom or right edge.
     Returns float32 in [0, 1], the tile's shape.
     """
-    levels = tile.astype(np.float32) * (1.0 if tile.dtype == np.uint8 else 255.0)
-    planes = levels.reshape(tile.shape[0], tile.shape[1], -1)
+    scale = np.float32(1.0 if tile.dtype == np.uint8 else 255.0)
+    planes = np.multiply(tile, scale, dtype=np.float32).reshape(tile.shape[0], tile.shape[1], -1)
     colour = jpeg.color_space == "ycbcr" and planes.shape[-1] == 3
-    projected = project_ycbcr(rgb_to_ycbcr(planes) if colour else planes, jpeg, top, left, chroma)
+    # The GEMMs are (blocks, 64) x (64, 64): a multi-threaded BLAS spends more on waking and waiting for its
+    # threads than on the work, many times more on a busy machine (scripts/measure_consistency.py).
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        projected = project_ycbcr(rgb_to_ycbcr(planes) if colour else planes, jpeg, top, left, chroma)
     projected = ycbcr_to_rgb(projected) if colour else projected
-    return np.clip(projected / 255.0, 0.0, 1.0).reshape(tile.shape)
+    projected *= np.float32(1 / 255)
+    return np.clip(projected, 0.0, 1.0, out=projected).reshape(tile.shape)
 
 
 def project_image(
-    image: np.ndarray, jpeg: JpegFile, chroma: str = "delta", is_upright: bool = True
+    image: np.ndarray, jpeg: JpegFile, chroma: str = "delta", is_upright: bool = True, in_place: bool = False
 ) -> np.ndarray:
-    """Project a whole restored image, strip by strip: memory beyond input and output is one strip.
+    """Project a whole restored image, strip by strip: beyond input and output, memory is one strip's.
 
     image: (H, W, C) or (H, W) as in `project_tile`. `is_upright`: the file's EXIF orientation has been
-    applied to it (as `unjpeg.data.images.read_image` does); it is turned back to the stored pixels for the
-    projection and the result turned upright again. Returns float32 in [0, 1], the image's shape.
+    applied to it (as `unjpeg.data.images.read_image` does); the projection then works on a view of it in
+    the stored orientation. `in_place`: write into `image` (float32 [0, 1]) and return it, sparing a copy.
+    Returns float32 in [0, 1], the image's shape.
     """
+    if in_place and image.dtype != np.float32:
+        raise ValueError(f"in-place projection needs a float32 image, got {image.dtype}")
     stored = as_stored(image, jpeg.orientation) if is_upright else image
     if stored.shape[:2] != (jpeg.height, jpeg.width):
         raise ValueError(f"image is {stored.shape[:2]} as stored, the JPEG is {(jpeg.height, jpeg.width)}")
     # "replace" upsamples across strip borders, so it runs on the whole image at once (a measurement variant).
     rows = round_up(STRIP_ROWS, jpeg.mcu[0]) if chroma == "delta" else jpeg.height
-    result = np.empty(stored.shape, np.float32)
+    result = stored if in_place else np.empty(stored.shape, np.float32)
     for top in range(0, jpeg.height, rows):
         result[top : top + rows] = project_tile(stored[top : top + rows], jpeg, top, 0, chroma)
-    return upright(result, jpeg.orientation) if is_upright else result
+    if in_place:
+        return image
+    return np.ascontiguousarray(upright(result, jpeg.orientation)) if is_upright else result
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    return (
+        ThreadpoolController()
+    )  # found once: looking up the loaded BLAS libraries takes about a millisecond
 
 
 def _check_tile(jpeg: JpegFile, size: tuple[int, int], top: int, left: int) -> None:
@@ -197,12 +225,17 @@ def _project_component(
     # Blocks past the coded ones are the MCU padding that the encoder adds and the file does not keep.
     coded_rows, coded_cols = coefficients.shape[0] * BLOCK, coefficients.shape[1] * BLOCK
     real = (-(-rows // ratio_v), -(-cols // ratio_h))
-    projected = low.copy()
-    projected[:coded_rows, :coded_cols] = project_plane(
-        low[:coded_rows, :coded_cols], coefficients, component.quant_table, real
-    )
+    projected = project_plane(low[:coded_rows, :coded_cols], coefficients, component.quant_table, real)
+    if projected.shape != low.shape:
+        projected = np.concatenate([projected, low[:coded_rows, coded_cols:]], axis=1)
+        projected = np.concatenate([projected, low[coded_rows:]], axis=0)
     if ratio_v == ratio_h == 1:
         return projected[:rows, :cols]
-    if chroma == "delta":
-        return plane + repeat(projected - low, ratio_v, ratio_h)[:rows, :cols]
-    return upsample_like_libjpeg(projected, ratio_v, ratio_h)[:rows, :cols]
+    if chroma == "replace":
+        return upsample_like_libjpeg(projected, ratio_v, ratio_h)[:rows, :cols]
+    change = projected - low
+    if rows % ratio_v or cols % ratio_h:
+        return plane + repeat(change, ratio_v, ratio_h)[:rows, :cols]
+    # Broadcast over each sample's pixels rather than materialising the repeated change.
+    cells = plane.reshape(rows // ratio_v, ratio_v, cols // ratio_h, ratio_h)
+    return (cells + change[: rows // ratio_v, None, : cols // ratio_h, None]).reshape(rows, cols)

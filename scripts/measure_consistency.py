@@ -89,17 +89,19 @@ def measure_image(original, path, restorer, blur, lpips, timing) -> dict:
     if restorer is not None:
         from unjpeg.tiling import restore_image
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         bases["model"] = restore_image(restorer, decoded, fixed_size=restorer.fixed_size)
         timing["model_seconds"] += time.perf_counter() - start
+        timing["model_cpu_seconds"] += time.process_time() - cpu
     result = {}
     for name, base in bases.items():
         result[name] = scores(original, to_uint8(base), lpips)
         for mode in MODES:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             projected = to_uint8(project_image(base, jpeg, chroma=mode))
             if mode == "delta":
                 timing["projection_seconds"] += time.perf_counter() - start
+                timing["projection_cpu_seconds"] += time.process_time() - cpu
             result[f"{name}+{mode}"] = {**scores(original, projected, lpips), **stray(projected, jpeg)}
     timing["megapixels"] += original.shape[0] * original.shape[1] / 1e6
     return result
@@ -131,9 +133,10 @@ def time_12mp(folder: Path) -> dict:
     jpeg = read_jpeg(path)
     read_seconds = time.perf_counter() - start
     decoded = read_image(path).pixels
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     project_image(decoded, jpeg, in_place=True)
-    return {"read_seconds": read_seconds, "project_seconds": time.perf_counter() - start}
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    return {"read_seconds": read_seconds, "project_seconds": seconds, "project_cpu_seconds": cpu_seconds}
 
 
 def run(args) -> dict:
@@ -149,7 +152,10 @@ def run(args) -> dict:
         lpips = load_lpips()
     paths = sorted(p for p in Path(args.data).iterdir() if p.suffix.lower() == ".png")[: args.count]
     originals = {p.stem: to_uint8(read_image(p).pixels) for p in paths}
-    timing = {"model_seconds": 0.0, "projection_seconds": 0.0, "megapixels": 0.0}
+    timing = dict.fromkeys(
+        ["model_seconds", "model_cpu_seconds", "projection_seconds", "projection_cpu_seconds"], 0.0
+    )
+    timing["megapixels"] = 0.0
     conditions = {}
     with tempfile.TemporaryDirectory() as folder:
         for quality in args.qualities:
@@ -161,10 +167,15 @@ def run(args) -> dict:
                     per_image.append(measure_image(original, path, restorer, args.blur, lpips, timing))
                 conditions[f"q{quality} {SUBSAMPLING[code]}"] = summarise(per_image)
         big = time_12mp(Path(folder)) if args.big else None
-    timing["projection_seconds_per_mp"] = timing["projection_seconds"] / timing["megapixels"]
-    if restorer is not None:
-        timing["model_seconds_per_mp"] = timing["model_seconds"] / timing["megapixels"]
-        timing["projection_over_model"] = timing["projection_seconds"] / timing["model_seconds"]
+    for kind in ("", "_cpu"):
+        timing[f"projection{kind}_seconds_per_mp"] = (
+            timing[f"projection{kind}_seconds"] / timing["megapixels"]
+        )
+        if restorer is not None:
+            timing[f"model{kind}_seconds_per_mp"] = timing[f"model{kind}_seconds"] / timing["megapixels"]
+            timing[f"projection_over_model{kind}"] = (
+                timing[f"projection{kind}_seconds"] / timing[f"model{kind}_seconds"]
+            )
     return {
         "images": [p.name for p in paths],
         "model": args.model,
@@ -201,14 +212,25 @@ def print_table(result: dict) -> None:
                 line += f" {row['chroma_share_out']:6.1%} {row['chroma_max_excess']:6.2f}"
             print(line)
     timing = result["timing"]
-    print(f"\nprojection (delta): {timing['projection_seconds_per_mp']:.3f} s/MP", end="")
-    if "model_seconds_per_mp" in timing:
-        print(f"; {result['model']}: {timing['model_seconds_per_mp']:.3f} s/MP", end="")
-        print(f"; projection / model = {timing['projection_over_model']:.1%}", end="")
-    print(f"  ({result['cpu']}, load average {result['load_average'][0]:.1f})")
+    print(
+        f"\n{result['cpu']}, load average {result['load_average'][0]:.1f}; wall seconds (CPU seconds, all threads)"
+    )
+    for kind, label in (("projection", "projection (delta)"), ("model", result["model"])):
+        if f"{kind}_seconds_per_mp" in timing:
+            print(
+                f"{label}: {timing[f'{kind}_seconds_per_mp']:.3f} s/MP ({timing[f'{kind}_cpu_seconds_per_mp']:.3f})"
+            )
+    if "projection_over_model" in timing:
+        print(
+            f"projection / model: {timing['projection_over_model']:.1%} ({timing['projection_over_model_cpu']:.1%})"
+        )
     if result["timing_12mp"]:
         big = result["timing_12mp"]
-        print(f"12 MP 4:2:0 q90: read {big['read_seconds']:.2f} s, project {big['project_seconds']:.2f} s")
+        print(
+            f"12 MP 4:2:0 q90: read {big['read_seconds']:.2f} s, project {big['project_seconds']:.2f} s",
+            end="",
+        )
+        print(f" ({big['project_cpu_seconds']:.2f})")
 
 
 def main(argv: list[str] | None = None) -> int:
