@@ -27,10 +27,19 @@ it over strips. Only numpy: the ONNX restore path needs no TensorFlow.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
-from unjpeg.data.jpeg_file import BLOCK, JpegFile, as_stored, upright
+from unjpeg.data.jpeg_file import (
+    BLOCK,
+    JpegFile,
+    UnsupportedJpegError,
+    as_stored,
+    looks_like_jpeg,
+    read_jpeg,
+    upright,
+)
 from unjpeg.data.jpeg_sampling import repeat, round_up, take_down, upsample_like_libjpeg
 
 # JFIF (ITU-T T.871 §7) RGB -> YCbCr from Kr = 0.299, Kb = 0.114; its inverse gives 1.402, 1.772, ...
@@ -190,6 +199,25 @@ def project_image(
     if in_place:
         return image
     return np.ascontiguousarray(upright(result, jpeg.orientation)) if is_upright else result
+
+
+def project_onto_file(image: np.ndarray, path: str | Path, chroma: str = "delta") -> tuple[np.ndarray, str]:
+    """`project_image` of the upright restored `image` (float32 [0, 1], projected in place) onto the JPEG at
+    `path`; a file that is no JPEG, or one `read_jpeg` refuses, leaves it alone. Returns (image, a one-line
+    note on what was done, for the log)."""
+    if not looks_like_jpeg(path):
+        return image, "not a JPEG: output not projected"
+    try:
+        jpeg = read_jpeg(path)
+    except UnsupportedJpegError as err:
+        return image, f"not projected ({str(err).removeprefix(f'{path}: ')})"
+    size, channels = (jpeg.height, jpeg.width), len(jpeg.components)
+    if image.ndim != 3 or as_stored(image, jpeg.orientation).shape[:2] != size or image.shape[2] != channels:
+        return image, f"not projected (the image size differs from the JPEG's {size[1]}×{size[0]}×{channels})"
+    projected = project_image(image, jpeg, chroma, in_place=image.dtype == np.float32)
+    return projected, "projected onto the JPEG's quantization intervals" + (
+        "" if chroma == "delta" else f", {chroma}"
+    )
 
 
 @cache

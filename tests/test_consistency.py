@@ -147,8 +147,29 @@ def test_upright_image_is_projected_in_the_files_orientation(tmp_path):
     assert shown.shape == (53, 37, 3)
     expected = upright(project_image(stored, record, is_upright=False), 6)
     np.testing.assert_allclose(project_image(shown, record), expected, atol=1e-6)
+    in_place = shown.copy()
+    assert project_image(in_place, record, in_place=True) is in_place
+    np.testing.assert_allclose(in_place, expected, atol=1e-6)
 
 
 def test_needs_no_tensorflow():
     code = "import sys, unjpeg.data.consistency; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_project_onto_file(tmp_path):
+    path = save(tmp_path, "a.jpg", pattern(37, 53), quality=40, subsampling="4:2:0")
+    restored = np.random.default_rng(6).uniform(0, 1, (37, 53, 3)).astype(np.float32)
+    expected = project_image(restored, read_jpeg(path))
+    projected, note = consistency.project_onto_file(restored, path)
+    assert projected is restored and "projected" in note and not note.startswith("not")
+    np.testing.assert_allclose(projected, expected, atol=1e-6)
+    png = tmp_path / "a.png"
+    Image.fromarray(pattern(37, 53)).save(png)
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(pattern(37, 53)).convert("CMYK").save(cmyk)
+    for other, reason in ((png, "not a JPEG"), (cmyk, "CMYK"), (path, "size")):
+        image = np.zeros((37, 52, 3), np.float32) if other == path else restored.copy()
+        unchanged, note = consistency.project_onto_file(image, other)
+        assert note.startswith("not") and reason in note and "\n" not in note
+        np.testing.assert_array_equal(unchanged, image)
