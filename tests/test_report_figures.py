@@ -30,10 +30,24 @@ def test_series():
     assert "jpeg 4:2:0" not in series(METRICS, include_jpeg=False)
     plain = {"qualities": [10], "rows": [_row("l2", 10, "4:2:0", 31)]}
     assert list(series(plain)) == ["l2"]  # one subsampling: plain names
+    shifted = [{**r, "double": f"3,5@{r['quality']}"} for r in plain["rows"] * 2]
+    shifted[1]["quality"] = 90
+    both = {"qualities": [10, 90], "double": "3,5", "rows": plain["rows"] + shifted}
+    assert {name: len(rows) for name, rows in series(both).items()} == {"l2 single": 1, "l2 double 3,5": 2}
+    assert list(series(both, double=True)) == ["l2"]  # one kind per panel: no suffix
 
 
 def test_figures(tmp_path):
     plot_deltas(METRICS, tmp_path / "d.png")
+    doubled = {
+        **METRICS,
+        "double": "3,5",
+        "rows": METRICS["rows"] + [{**r, "double": "3,5@10"} for r in METRICS["rows"]],
+    }
+    plot_deltas(doubled, tmp_path / "d2.png")
+    assert (
+        Image.open(tmp_path / "d2.png").size[1] > 1.5 * Image.open(tmp_path / "d.png").size[1]
+    )  # a row each
     plot_vs_quality(METRICS, tmp_path / "q.png")
     plot_perception_distortion(METRICS, tmp_path / "p.png")
     for name in ("d.png", "q.png", "p.png"):
