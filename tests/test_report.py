@@ -42,7 +42,7 @@ METRICS = {
 }
 
 
-def test_quality_tables_mark_per_column():
+def test_condition_tables_mark_per_column():
     ((title, rows),) = condition_tables(METRICS).items()
     assert title == "Quality 10, 4:2:0"
     marked = {label: [m for m, _, cells in rows if cells[i][1]] for i, label in enumerate(
