@@ -161,9 +161,6 @@ def measure_restore(
     peak = peak_rss_mb()  # read before the FLOP count and the matmul, which allocate more
     pixels = width * height
     flops = flops_per_pixel(model) if model is not None else None
-    ceilings = {dtype: matmul_gflops(matmul, dtype) for dtype in ("float32", "bfloat16")}
-    ceiling = ceilings["bfloat16" if restorer.precision.name == "bfloat16" else "float32"]
-    achieved = flops * processed / phases["model"] / 1e9 if flops else None
     seconds = phases["total"]
     return {
         "inference": {
@@ -175,19 +172,28 @@ def measure_restore(
             "rss_loaded_mb": rss_loaded,
         },
         "phases": {"startup_load": startup_load, **phases},
-        "compute": {
-            "precision": restorer.precision.name,
-            "flops_per_pixel": flops,
-            "processed_per_image_pixel": processed / pixels,
-            "model_seconds": phases["model"],
-            "achieved_gflops": achieved,
-            "wall_gflops": flops * pixels / seconds / 1e9 if flops else None,
-            "ceiling_gflops": ceiling,
-            "ceiling_float32_gflops": ceilings["float32"],
-            "ceiling_bfloat16_gflops": ceilings["bfloat16"],
-            "matmul_n": matmul,
-            "fraction_of_ceiling": achieved / ceiling if flops else None,
-        },
+        "compute": compute_rate(flops, processed, pixels, phases, restorer.precision.name, matmul),
+    }
+
+
+def compute_rate(flops, processed: int, pixels: int, phases: dict, precision: str, matmul: int) -> dict:
+    """GFLOP/s of the model calls and of the whole restore, against both matmul ceilings measured now;
+    the fraction is of the ceiling of `precision`. `flops` per pixel is None for non-Keras models."""
+    ceilings = {dtype: matmul_gflops(matmul, dtype) for dtype in ("float32", "bfloat16")}
+    ceiling = ceilings["bfloat16" if precision == "bfloat16" else "float32"]
+    achieved = flops * processed / phases["model"] / 1e9 if flops else None
+    return {
+        "precision": precision,
+        "flops_per_pixel": flops,
+        "processed_per_image_pixel": processed / pixels,
+        "model_seconds": phases["model"],
+        "achieved_gflops": achieved,
+        "wall_gflops": flops * pixels / phases["total"] / 1e9 if flops else None,
+        "ceiling_gflops": ceiling,
+        "ceiling_float32_gflops": ceilings["float32"],
+        "ceiling_bfloat16_gflops": ceilings["bfloat16"],
+        "matmul_n": matmul,
+        "fraction_of_ceiling": achieved / ceiling if flops else None,
     }
 
 
