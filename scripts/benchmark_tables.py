@@ -132,9 +132,9 @@ def side_by_side(rows: list[dict], key: str = "seconds") -> list[dict]:
 
 
 def machine_line(m: dict) -> str:
-    flags = ", ".join(m.get("cpu_flags", [])) or "none of them"
+    flags = ", ".join(m.get("cpu_flags", [])) or "none of amx_bf16, avx512_bf16"
     return (
-        f"machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; bfloat16 flags: {flags}; "
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; CPU flags: {flags}; "
         f"TensorFlow {m.get('tensorflow')}, ONNX Runtime {m.get('onnxruntime', '-')}; {m['date']}; "
         f"load average {m['load_average_start']:.1f} at start, {m['load_average_end']:.1f} at end"
     )

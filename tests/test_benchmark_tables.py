@@ -52,7 +52,7 @@ def result(training, exports):
 def test_report_has_the_machine_line_and_only_the_sections_that_ran():
     text = benchmark_tables.report(result(None, None))
     assert text.splitlines()[0] == (
-        "machine: AMD EPYC, 2 cores, 23.5 GB RAM; bfloat16 flags: avx512_bf16; TensorFlow 2.21.0, "
+        "machine: AMD EPYC, 2 cores, 23.5 GB RAM; CPU flags: avx512_bf16; TensorFlow 2.21.0, "
         "ONNX Runtime -; 2026-11-22; load average 0.0 at start, 1.5 at end"
     )
     assert f"tile {benchmark_tables.TILE}, overlap {benchmark_tables.OVERLAP}" in text
