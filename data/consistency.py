@@ -1,9 +1,10 @@
 """JPEG-consistent output: keep every DCT coefficient of a restored image inside the file's quantization interval.
 
 A coefficient `c` at step `q` says that the encoder's DCT value lay in `[(c - 1/2) q, (c + 1/2) q]`
-(`unjpeg.data.jpeg_file`). The original image satisfies all of these constraints, so projecting a restored
-image onto them cannot move it farther from the original in the components' own coordinates: the idea of
-jpeg2png and jpeg-quantsmooth, and of the DCT-domain constraint in QGAC (Ehrlich et al., ECCV 2020).
+(`unjpeg.data.jpeg_file`). The original image satisfies all of these constraints (up to the encoder's 8-bit
+rounding), and they bound a convex set, so projecting a restored image onto it (chroma "delta" below) cannot
+move it farther from the original in YCbCr: the idea of jpeg2png and jpeg-quantsmooth, and of the DCT-domain
+constraint in QGAC (Ehrlich et al., ECCV 2020).
 
 The projection, per component plane of the file's colour space (JFIF / ITU-T T.871: BT.601, full range):
 1. RGB -> YCbCr in levels [0, 255]; a subsampled component is taken down as libjpeg's encoder does
@@ -21,7 +22,8 @@ partial blocks are projected `EDGE_ITERATIONS` times, each time with the real sa
 padding kept from the last projection, so the padding is re-estimated and the real samples change least.
 
 Work is per tile on the MCU grid, so memory is bounded by the tile (`project_tile`); `project_image` runs
-it over strips. Only numpy: the ONNX restore path needs no TensorFlow.
+it over strips. numpy only (and threadpoolctl to hold the BLAS to one thread): the ONNX restore path needs
+no TensorFlow.
 """
 
 from __future__ import annotations
