@@ -5,9 +5,8 @@ outputs are blended with weights that are 0 within `overlap / 2` of a window's e
 1 at `overlap` px, so every output pixel comes from windows that saw at least `overlap / 2` px of context
 around it. For a fully convolutional model whose receptive field reaches no farther than that, tiled
 output equals untiled output; for larger receptive fields the linear blend leaves no visible seam.
-The shipped s2dnet reaches about 124 px (thirty 3×3 convs at 1/4 resolution): with `shipped:gan` (14
-blocks) on a 1024×900 photo at QF10, tiled differed from untiled by at most 0.33 of an 8-bit level at
-overlap 32, 0.005 at 64 and 0.00003 at 96 (measured 2026-11-22).
+The shipped s2dnet reaches about 124 px (thirty 3×3 convs at 1/4 resolution), so its tiled output
+differs slightly from untiled; the README gives the measured difference for each overlap.
 Peak memory is set by the tile size: the image itself is held once as input, and once as output with a
 one-channel weight sum; every other buffer is the size of a window.
 
@@ -18,9 +17,8 @@ blended with a triangular weight, as the first seed project proposed.
 restored in all 8 rotations and mirror images, each output is turned back, and the 8 are averaged. It takes
 8× the time and holds three more image-sized buffers. The image is first edge-padded to the 16-px 4:2:0
 coding unit, so every rotated or mirrored copy still has its 8×8 blocks (and 16×16 chroma blocks) on the
-grid; the JPEG encoder pads partial blocks the same way. At QF10 it added 0.061 / 0.068 / 0.028 dB to
-`shipped:l2` on CBSD68 / McMaster / Classic5. It is an L2 tool: it added 0.16–0.19 dB to `shipped:gan` but
-raised its LPIPS by 9–24 %, because the average of 8 synthesised textures is blurred (measured 2026-11-22).
+grid; the JPEG encoder pads partial blocks the same way. It is an L2 tool: on the GAN it also raises
+LPIPS, because the average of 8 synthesised textures is blurred (README, with the measured gains).
 """
 
 from __future__ import annotations
