@@ -172,10 +172,10 @@ _STORED = {**_UPRIGHT, 6: _UPRIGHT[8], 8: _UPRIGHT[6]}  # every other turn is it
 
 
 def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Turn (H, W, ...) pixels as stored upright for EXIF `orientation` (1..8), as Pillow shows them."""
-    return np.ascontiguousarray(_UPRIGHT[orientation](pixels))
+    """Turn (H, W, ...) pixels as stored upright for EXIF `orientation` (1..8), as Pillow shows them: a view."""
+    return _UPRIGHT[orientation](pixels)
 
 
 def as_stored(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Inverse of `upright`: (H, W, ...) upright pixels back to the file's stored orientation."""
-    return np.ascontiguousarray(_STORED[orientation](pixels))
+    """Inverse of `upright`: (H, W, ...) upright pixels seen in the file's stored orientation: a view."""
+    return _STORED[orientation](pixels)
