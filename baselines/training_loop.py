@@ -120,6 +120,12 @@ def duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
+def in_metric_order(values: dict, model: keras.Model) -> dict:
+    """`values` in the order of `model.metrics` (a GAN's g_loss first), not Keras's alphabetical one."""
+    rank = {metric.name: i for i, metric in enumerate(model.metrics)}
+    return dict(sorted(values.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
 def describe(values: dict) -> str:
     return ", ".join(f"{key} {value:.4g}" for key, value in values.items())
 
@@ -158,14 +164,12 @@ class RunMonitor(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(self.out / "tensorboard"))
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = dict(logs or {})
+        logs = in_metric_order(logs or {}, self.model)
         self.step += 1
         if self.step == self.first_step + 1:  # the first step traces the graph: time the rate after it
             self.started = self.clock()
             self.interval = (self.step, self.started)
-        order = [metric.name for metric in self.model.metrics]  # the model's order, not Keras's sorted one
         bad = [key for key, value in logs.items() if not np.isfinite(value)]
-        bad.sort(key=lambda key: order.index(key) if key in order else len(order))
         if bad:
             self.diverged = f"step {self.step}: non-finite {', '.join(bad)}"
             log.error("%s; stopping, the last good checkpoint is kept", self.diverged)
