@@ -144,7 +144,9 @@ def _ramp(length: int, start: int, stop: int, size: int, overlap: int) -> np.nda
 def _restore_tiled(restore: Restore, image: np.ndarray, tile: int, overlap: int, bar=None) -> np.ndarray:
     height, width = image.shape[:2]
     if height <= tile + 2 * overlap and width <= tile + 2 * overlap:
-        return np.array(restore(image[None].astype(np.float32))[0], np.float32)
+        # The input is copied (the caller's array must not be clipped in place); the output only if
+        # the model's is read-only or not float32.
+        return np.require(restore(image[None].astype(np.float32))[0], np.float32, ("C", "W"))
     output = np.zeros(image.shape, np.float32)
     total = np.zeros((height, width, 1), np.float32)
     for top in range(0, height, tile):
@@ -155,7 +157,11 @@ def _restore_tiled(restore: Restore, image: np.ndarray, tile: int, overlap: int,
             weight = np.outer(
                 _ramp(y1 - y0, y0, y1, height, overlap), _ramp(x1 - x0, x0, x1, width, overlap)
             )[..., None]
-            output[y0:y1, x0:x1] += window * weight
+            if window.flags.writeable:  # weigh in place: no temporary the size of a window
+                np.multiply(window, weight, out=window)
+            else:
+                window = window * weight
+            output[y0:y1, x0:x1] += window
             total[y0:y1, x0:x1] += weight
             if bar is not None:
                 bar.update(1)
