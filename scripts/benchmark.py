@@ -25,7 +25,7 @@ Sizes are N (N×N), WxH, or 12mp (4000×3000).
   generator architecture of the first SOURCE, batch 16 of 64×64 patches, timed by
   `bench_train_speed.seconds_per_100` on one fixed random batch, in each precision that
   `bench_train_speed.l2_and_gan_seconds` accepts (its `precision` argument; float32 without it).
-- Exports: the last SOURCE exported to each format by `gan.export.export_checked` (parity-checked), then
+- Exports: the last SOURCE exported to each format by `unjpeg.export.export_checked` (parity-checked), then
   best of 3 on one 1024×1024 image: ONNX Runtime and TFLite against TensorFlow (.keras and SavedModel).
 
 The CPU model and its bfloat16 flags are read from /proc/cpuinfo. The CPU may be shared with other jobs:

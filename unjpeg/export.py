@@ -2,12 +2,12 @@
 
     unjpeg export SOURCE --format {keras,savedmodel,tflite,onnx} -o PATH [--force]
 
-SOURCE is a Keras generator as `gan.sources` resolves it (shipped:NAME, run folder, .keras); a GAN run
+SOURCE is a Keras generator as `unjpeg.sources` resolves it (shipped:NAME, run folder, .keras); a GAN run
 folder's `generator.keras` already holds the EMA weights. Only the generator is exported, in float32, with
 input (B, H, W, 3) float32 in [0, 1] of dynamic B, H and W (B × 32 × 32 × 3 for autoencoder-fc), output the
 same shape, unclipped.
 
-Every export is staged beside PATH, reloaded through `gan.sources.load_restorer` (the loader that
+Every export is staged beside PATH, reloaded through `unjpeg.sources.load_restorer` (the loader that
 `unjpeg restore --model` uses) and compared with the Keras model on non-square images; it is moved into
 place only if the largest absolute difference is under 1e-4.
 """
