@@ -33,6 +33,16 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+from unjpeg.data.jpeg_dct import (  # noqa: F401 - dct_matrix, forward_dct re-exported (losses.sharpness)
+    DCT_64,
+    LEVEL_SHIFT,
+    dct_matrix,
+    forward_dct,
+    from_blocks,
+    rgb_to_ycbcr,
+    to_blocks,
+    ycbcr_to_rgb,
+)
 from unjpeg.data.jpeg_file import (
     BLOCK,
     JpegFile,
@@ -44,57 +54,9 @@ from unjpeg.data.jpeg_file import (
 )
 from unjpeg.data.jpeg_sampling import repeat, round_up, take_down, upsample_like_libjpeg
 
-# JFIF (ITU-T T.871 §7) RGB -> YCbCr from Kr = 0.299, Kb = 0.114; its inverse gives 1.402, 1.772, ...
-RGB_TO_YCBCR = np.array(
-    [[0.299, 0.587, 0.114], [-0.299 / 1.772, -0.587 / 1.772, 0.5], [0.5, -0.587 / 1.402, -0.114 / 1.402]]
-)
-YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
-CHROMA_OFFSET = np.array([0.0, 128.0, 128.0], np.float32)
-LEVEL_SHIFT = 128.0  # T.81 A.3.1: samples are shifted to signed before the DCT
 CHROMA_MODES = ("delta", "replace")
 STRIP_ROWS = 256  # rows per strip in `project_image`, rounded up to whole MCUs
 EDGE_ITERATIONS = 8  # each pass shrinks the change to real samples about twofold or more
-
-
-def dct_matrix() -> np.ndarray:
-    """(8, 8) float64 orthonormal DCT-II: `D @ x` transforms a column, `D.T @ X` inverts (T.81 A.3.3)."""
-    k = np.arange(BLOCK)
-    scale = np.where(k == 0, np.sqrt(1 / BLOCK), np.sqrt(2 / BLOCK))
-    return scale[:, None] * np.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / (2 * BLOCK))
-
-
-# On a block flattened row-major (index 8 y + x), the 2-D DCT is one (64, 64) matrix: one GEMM per plane.
-DCT_64 = np.kron(dct_matrix(), dct_matrix()).astype(np.float32)
-
-
-def to_blocks(plane: np.ndarray) -> np.ndarray:
-    """(8 bv, 8 bh) -> (bv * bh, 64): blocks in raster order, each flattened row-major."""
-    rows, cols = plane.shape
-    blocks = plane.reshape(rows // BLOCK, BLOCK, cols // BLOCK, BLOCK).transpose(0, 2, 1, 3)
-    return blocks.reshape(-1, BLOCK * BLOCK)
-
-
-def from_blocks(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Inverse of `to_blocks`: (bv * bh, 64) -> (rows, cols)."""
-    tiled = blocks.reshape(rows // BLOCK, cols // BLOCK, BLOCK, BLOCK).transpose(0, 2, 1, 3)
-    return tiled.reshape(rows, cols)
-
-
-def forward_dct(plane: np.ndarray) -> np.ndarray:
-    """(8 bv, 8 bh) levels [0, 255] -> (bv, bh, 8, 8) float32 DCT coefficients in natural order, as JPEG's."""
-    rows, cols = plane.shape
-    spectrum = (to_blocks(plane.astype(np.float32)) - LEVEL_SHIFT) @ DCT_64.T
-    return spectrum.reshape(rows // BLOCK, cols // BLOCK, BLOCK, BLOCK)
-
-
-def rgb_to_ycbcr(levels: np.ndarray) -> np.ndarray:
-    """(..., 3) RGB levels [0, 255] -> (..., 3) float32 JFIF YCbCr levels."""
-    return levels.astype(np.float32) @ RGB_TO_YCBCR.T.astype(np.float32) + CHROMA_OFFSET
-
-
-def ycbcr_to_rgb(levels: np.ndarray) -> np.ndarray:
-    """Inverse of `rgb_to_ycbcr`, not clipped."""
-    return (levels - CHROMA_OFFSET) @ YCBCR_TO_RGB.T.astype(np.float32)
 
 
 def project_plane(

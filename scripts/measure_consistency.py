@@ -26,8 +26,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
-from unjpeg.data.consistency import forward_dct, project_image, rgb_to_ycbcr  # noqa: E402
+from unjpeg.data.consistency import project_image  # noqa: E402
 from unjpeg.data.images import read_image, to_uint8  # noqa: E402
+from unjpeg.data.jpeg_dct import forward_dct, rgb_to_ycbcr  # noqa: E402
 from unjpeg.data.jpeg_file import read_jpeg  # noqa: E402
 from unjpeg.data.jpeg_sampling import take_down  # noqa: E402
 from unjpeg.losses.metrics import psnr  # noqa: E402

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from unjpeg.data.consistency import forward_dct
+from unjpeg.data.jpeg_dct import forward_dct
 from unjpeg.data.jpeg_file import read_jpeg
 from unjpeg.data.jpeg_sampling import repeat, take_down, upsample_like_libjpeg
 
