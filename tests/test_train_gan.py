@@ -1,6 +1,7 @@
 """GAN training driver: warm start from an L2 run, checkpoint resume, and the `unjpeg train-gan` command."""
 
 import json
+import logging
 import shutil
 from dataclasses import fields
 
@@ -241,3 +242,17 @@ def test_precision_options_of_a_new_run_and_of_a_resumed_one(l2_run, tmp_path, m
         runs.RunFolderError, match="precision='float32', cannot resume it with precision='bfloat16'"
     ):
         config("--resume", "--precision", "auto", out=tmp_path / "old")
+
+
+def test_resume_without_a_checkpoint_starts_from_the_init_run_and_says_so(l2_run, caplog):
+    out = l2_run / "gan_no_checkpoint"
+    out.mkdir()
+    saved = {"model": "s2dnet", "init": str(l2_run / "l2"), "model_kwargs": {"width": 8}, "d_width": 4}
+    runs.write_json(out / "config.json", saved)
+    argv = ["train-gan", "--generator", "s2dnet", "--data", str(l2_run / "photos"), "--out", str(out)]
+    with caplog.at_level(logging.INFO):
+        assert cli.main([*argv, *SMALL, "--steps", "2", "--resume"]) == 0
+    assert f"{out}: no checkpoint to continue from; starting from step 0" in caplog.text
+    assert json.loads((out / "state.json").read_text()) == {"epoch": 1, "step": 2}
+    assert (out / "generator_l2.keras").is_file()
+    assert json.loads((out / "config.json").read_text())["d_width"] == 4  # kept from the saved run
