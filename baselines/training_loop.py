@@ -28,6 +28,8 @@ from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs
 
 log = logging.getLogger(__name__)
 
+TENSORBOARD_EVERY = 50  # steps between TensorBoard points of the running training losses ("batch_loss", ...)
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -174,7 +176,10 @@ class RunMonitor(keras.callbacks.Callback):
             self.diverged = f"step {self.step}: non-finite {', '.join(bad)}"
             log.error("%s; stopping, the last good checkpoint is kept", self.diverged)
             self.model.stop_training = True
-        elif self.step % self.config.checkpoint_every == 0 or self.step >= self.config.steps:
+            return
+        if self.step % TENSORBOARD_EVERY == 0:
+            self.scalars({f"batch_{key}": value for key, value in logs.items()})
+        if self.step % self.config.checkpoint_every == 0 or self.step >= self.config.steps:
             self.end_interval(logs)
         else:
             if self.clock() - self.last_checkpoint >= self.config.checkpoint_seconds:
@@ -201,14 +206,18 @@ class RunMonitor(keras.callbacks.Callback):
         runs.save_sample_grid(self.out / "samples" / f"epoch_{self.epoch:04d}.png", degraded, restored, clean)
         row = {**logs, **scores, "steps_per_s": speed}
         append_row(self.out / "log.csv", {"epoch": self.epoch - 1, "step": self.step, **row})
-        with self.writer.as_default():
-            for key, value in row.items():
-                tf.summary.scalar(key, value, step=self.step)
-        self.writer.flush()
+        self.scalars(row)
         self.checkpoint()
         log.info("%s: %s", self.progress(), describe(row))
         self.model.reset_metrics()  # each log.csv row averages its own interval
         self.interval = (self.step, self.clock())
+
+    def scalars(self, values: dict) -> None:
+        """TensorBoard scalars at the run's step (so a resumed run's curves continue where they stopped)."""
+        with self.writer.as_default():
+            for key, value in values.items():
+                tf.summary.scalar(key, value, step=self.step)
+        self.writer.flush()
 
     def checkpoint(self) -> None:
         self.save_checkpoint(self.step)
