@@ -5,7 +5,8 @@
 
 Both runs use `fit` on one fixed random batch repeated (so the JPEG patch pipeline, which runs in parallel
 with training through `prefetch`, is not timed), the builders' default widths, and the defaults of
-`baselines.train.TrainConfig` and `gan.train_gan.GanConfig` (D width 32, 3 stages, RaGAN). After
+`baselines.train.TrainConfig` and `gan.train_gan.GanConfig` (D width 32, 3 stages, RaGAN), computing in
+`--precision` (float32 by default; bfloat16 is fast only on CPUs with AMX or AVX-512 BF16). After
 `--warmup` untimed steps (tracing), `--steps` steps are timed `--repeats` times; the fastest timing is
 scaled to 100. The numbers are only comparable within one run on one machine; a busy CPU inflates them.
 """
@@ -35,11 +36,20 @@ def seconds_per_100(model, dataset, warmup: int, steps: int, repeats: int) -> fl
 
 
 def l2_and_gan_seconds(
-    name: str, patch: int, batch: int, warmup: int, steps: int, repeats: int, model_kwargs: dict | None = None
+    name: str,
+    patch: int,
+    batch: int,
+    warmup: int,
+    steps: int,
+    repeats: int,
+    model_kwargs: dict | None = None,
+    precision: str = "float32",
 ) -> tuple[float, float]:
-    """Unrounded seconds per 100 steps of L2 training and of GAN fine-tuning of generator `name`."""
+    """Unrounded seconds per 100 steps of L2 training and of GAN fine-tuning of generator `name`, computing
+    in `precision` ("float32", "bfloat16"; see `baselines.precision`)."""
     import numpy as np
     import tensorflow as tf
+    from unjpeg.baselines.precision import POLICIES, dtype_policy
     from unjpeg.baselines.train import TrainConfig, compiled_model
     from unjpeg.gan.train_gan import GanConfig, build_gan
 
@@ -48,16 +58,19 @@ def l2_and_gan_seconds(
     clean = rng.random((batch, patch, patch, 3), dtype=np.float32)
     degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
     dataset = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
-    l2_model = compiled_model(TrainConfig(model=name, data="", out="", model_kwargs=kwargs))
-    gan_model = build_gan(GanConfig(model=name, init="", data="", out="", model_kwargs=kwargs))
+    settings = dict(model=name, data="", out="", model_kwargs=kwargs, precision=precision)
+    l2_model = compiled_model(TrainConfig(**settings))
+    with dtype_policy(POLICIES[precision]):
+        gan_model = build_gan(GanConfig(**settings))
     l2, gan = (seconds_per_100(m, dataset, warmup, steps, repeats) for m in (l2_model, gan_model))
     return l2, gan
 
 
-def bench(name: str, patch: int, batch: int, warmup: int, steps: int, repeats: int) -> dict:
-    l2, gan = l2_and_gan_seconds(name, patch, batch, warmup, steps, repeats)
+def bench(name: str, patch: int, batch: int, warmup: int, steps: int, repeats: int, precision: str) -> dict:
+    l2, gan = l2_and_gan_seconds(name, patch, batch, warmup, steps, repeats, precision=precision)
     return {
         "model": name,
+        "precision": precision,
         "l2_s_per_100": round(l2, 1),
         "gan_s_per_100": round(gan, 1),
         "ratio": round(gan / l2, 2),
@@ -74,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps, scaled to 100")
     parser.add_argument("--repeats", type=int, default=2, help="timings per cell; the fastest is kept")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--out", type=Path, default=Path("bench_train_speed.json"), help="JSON results")
     args = parser.parse_args(argv)
 
@@ -83,15 +97,18 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(names) - set(MODELS))
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    rows = [bench(name, args.patch, args.batch, args.warmup, args.steps, args.repeats) for name in names]
+    timing = (args.warmup, args.steps, args.repeats)
+    rows = [bench(name, args.patch, args.batch, *timing, args.precision) for name in names]
     print(
         f"patch {args.patch}, batch {args.batch}, best of {args.repeats} × {args.steps} timed steps "
-        f"after {args.warmup}, {os.cpu_count()} CPUs"
+        f"after {args.warmup}, {os.cpu_count()} CPUs, {args.precision}"
     )
     print(f"{'model':<14}{'L2 s/100':>10}{'GAN s/100':>11}{'GAN/L2':>8}")
     for row in rows:
         print(f"{row['model']:<14}{row['l2_s_per_100']:>10}{row['gan_s_per_100']:>11}{row['ratio']:>8}")
-    settings = {key: getattr(args, key) for key in ("patch", "batch", "warmup", "steps", "repeats")}
+    settings = {
+        key: getattr(args, key) for key in ("patch", "batch", "warmup", "steps", "repeats", "precision")
+    }
     args.out.write_text(json.dumps({**settings, "cpus": os.cpu_count(), "rows": rows}, indent=2) + "\n")
 
 

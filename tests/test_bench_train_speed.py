@@ -15,18 +15,29 @@ import bench_train_speed  # noqa: E402
 def test_s2dnet_row_table_and_json(tmp_path, capsys):
     out = tmp_path / "speed.json"
     argv = ["--models", "s2dnet", "--patch", "32", "--batch", "2", "--warmup", "1", "--steps", "1"]
-    bench_train_speed.main([*argv, "--repeats", "2", "--out", str(out)])
+    bench_train_speed.main([*argv, "--repeats", "2", "--precision", "bfloat16", "--out", str(out)])
     result = json.loads(out.read_text())
-    settings = {key: result[key] for key in ("patch", "batch", "warmup", "steps", "repeats")}
-    assert settings == {"patch": 32, "batch": 2, "warmup": 1, "steps": 1, "repeats": 2}
+    settings = {key: result[key] for key in ("patch", "batch", "warmup", "steps", "repeats", "precision")}
+    assert settings == {
+        "patch": 32,
+        "batch": 2,
+        "warmup": 1,
+        "steps": 1,
+        "repeats": 2,
+        "precision": "bfloat16",
+    }
     assert result["cpus"] >= 1
     (row,) = result["rows"]
     l2, gan, ratio = row["l2_s_per_100"], row["gan_s_per_100"], row["ratio"]
-    assert row["model"] == "s2dnet" and l2 > 0 and gan > 0  # no order: one timed step is noisy
+    assert (
+        row["model"] == "s2dnet" and row["precision"] == "bfloat16" and l2 > 0 and gan > 0
+    )  # no order: one timed step is noisy
     # The ratio comes from the unrounded timings, which lie within 0.05 of the printed ones.
     assert (gan - 0.05) / (l2 + 0.05) - 0.005 <= ratio <= (gan + 0.05) / (l2 - 0.05) + 0.005
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"patch 32, batch 2, best of 2 × 1 timed steps after 1, {result['cpus']} CPUs"
+    assert (
+        lines[0] == f"patch 32, batch 2, best of 2 × 1 timed steps after 1, {result['cpus']} CPUs, bfloat16"
+    )
     assert lines[1].split() == ["model", "L2", "s/100", "GAN", "s/100", "GAN/L2"]
     assert lines[2].split() == ["s2dnet", str(l2), str(gan), str(ratio)]
 
