@@ -12,7 +12,8 @@ cross-replica gradient sum of `tf.distribute` strategies gives the gradient of t
 values are per-replica means, which Keras averages over replicas.
 
 Mixed precision: under a mixed policy (`mixed_bfloat16`, `mixed_float16`) G and D compute in 16 bits with
-float32 variables; their outputs are cast to float32 before any loss, and LPIPS always runs in float32. Under
+float32 variables; their outputs are cast to float32 before any loss. LPIPS is called with `training=True` for
+the loss (its `training_dtype` trunk) and without for validation, which stays float32. Under
 mixed_float16 the optimizers should be wrapped in `keras.optimizers.LossScaleOptimizer` (`scale_loss` is
 called on every loss, a no-op for plain optimizers); bfloat16 has float32's exponent range and needs none.
 """
@@ -144,7 +145,7 @@ class JpegGAN(keras.Model):
             real_logits, fake_logits = ops.split(ops.cast(logits, "float32"), 2, axis=0)
             adv_per_example, d_per_example = self.adversarial_loss(real_logits, fake_logits)
             pixel = tf.nn.compute_average_loss(ops.mean(ops.square(restored - clean), axis=(1, 2, 3)))
-            perceptual = tf.nn.compute_average_loss(self.lpips(clean, restored))
+            perceptual = tf.nn.compute_average_loss(self.lpips(clean, restored, training=True))
             adversarial = tf.nn.compute_average_loss(adv_per_example)
             w = self.weights_at(self.g_optimizer.iterations)
             g_loss = w.pixel * pixel + w.lpips * perceptual + w.adversarial * adversarial

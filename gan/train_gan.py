@@ -96,7 +96,11 @@ def build_gan(config: GanConfig, init_weights: list | None = None) -> JpegGAN:
     gan = JpegGAN(
         generator,
         build_patch_discriminator(config.d_width, config.d_stages, config.spectral_norm),
-        LPIPS("alex", value_range=(0, 1)),
+        LPIPS(
+            "alex",
+            value_range=(0, 1),
+            training_dtype="bfloat16" if config.precision == "bfloat16" else "float32",
+        ),
         LossWeights(config.pixel_weight, config.lpips_weight, config.adv_weight),
         adversarial=config.adversarial,
         warmup_steps=config.warmup,

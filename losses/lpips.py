@@ -8,8 +8,14 @@ Use: `lpips = LPIPS(net="alex")`, then `lpips(reference, distorted)` -> (B,) flo
   (or any (low, high)) and inputs are mapped linearly to [-1, 1] first.
 - Argument order: reference first, distorted second, as in the official `lpips.LPIPS()(ref, img)`. The v0.1
   formula is symmetric in value; keep the order anyway, it is the documented convention.
-- Frozen: no trainable weights, no dropout or batch-norm, so training and inference give the same result.
-  Differentiable w.r.t. both inputs, for use as a generator loss.
+- Frozen: no trainable weights, no dropout or batch-norm. Differentiable w.r.t. both inputs, for use as a
+  generator loss.
+- Precision: float32 throughout by default. `LPIPS(training_dtype="bfloat16")` runs the convolutions after
+  the first, their ReLUs and pools in bfloat16 (Keras `mixed_bfloat16`: float32 weights, cast per call) in
+  calls with `training=True`, the generator loss of a bfloat16 run. The scaling layer, the first convolution,
+  the unit normalisation, the squared differences, the linear heads and the means stay float32. Calls with
+  `training` False or None (evaluation, the scores users see) always compute in float32, so a score never
+  depends on the precision of the run that asks for it.
 
 Architecture as richzhang/PerceptualSimilarity (lpips/pretrained_networks.py, lpips/lpips.py): scaling layer,
 torchvision AlexNet relu1..relu5 or VGG16 relu1_2..relu5_3, channel unit-normalisation (eps 1e-10), squared
@@ -79,22 +85,30 @@ def find_weights(net: str) -> Path:
     )
 
 
-def build_trunk(net: str) -> keras.Model:
-    """Functional trunk: (B, H, W, 3) scaled input -> list of the five ReLU feature maps."""
+# The trunk dtypes `training_dtype` may name, and the Keras dtype policy each trunk is built under.
+TRUNK_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def build_trunk(net: str, policy: str = "float32") -> keras.Model:
+    """Functional trunk: (B, H, W, 3) float32 scaled input -> list of the five ReLU feature maps. All but the
+    first convolution compute under the Keras dtype `policy` ("float32", or "mixed_bfloat16": bfloat16 maps,
+    float32 weights); the first one, and so the first map, is always float32."""
     inputs = keras.Input((None, None, 3), dtype="float32")
-    x, taps = inputs, []
+    x, taps, dtype = inputs, [], "float32"
     for spec in NETS[net]:
         if spec == "tap":
             taps.append(x)
         elif spec[0] == "pool":
-            x = layers.MaxPooling2D(spec[1], spec[2], padding="valid", dtype="float32")(x)
+            x = layers.MaxPooling2D(spec[1], spec[2], padding="valid", dtype=dtype)(x)
         else:
             name, filters, kernel, stride, pad = spec
-            x = layers.ZeroPadding2D(pad, dtype="float32")(x)
-            x = layers.Conv2D(
-                filters, kernel, stride, "valid", activation="relu", name=name, dtype="float32"
-            )(x)
-    return keras.Model(inputs, taps, name=f"lpips_{net}_trunk")
+            x = layers.ZeroPadding2D(pad, dtype=dtype)(x)
+            x = layers.Conv2D(filters, kernel, stride, "valid", activation="relu", name=name, dtype=dtype)(x)
+            # The first convolution stays float32: in bfloat16 it rounds the image itself, and the direction
+            # of the input gradient that the generator follows drifted from float32's (see the commit).
+            dtype = policy
+    suffix = "" if policy == "float32" else f"_{policy}"
+    return keras.Model(inputs, taps, name=f"lpips_{net}_trunk{suffix}")
 
 
 def unit_normalize(features, eps: float = EPS):
@@ -116,18 +130,37 @@ class LPIPS(keras.Model):
         net: "alex" (default, shipped; the reference's recommended forward metric) or "vgg".
         value_range: (low, high) of the inputs, mapped linearly to [-1, 1]; default (-1, 1).
         weights_file: explicit `.npz` written by scripts/convert_lpips_weights.py; default `find_weights(net)`.
+        training_dtype: "float32" (default) or "bfloat16", what the trunk computes in for `training=True`
+            calls; other calls compute in float32 (module docstring, "Precision").
     """
 
-    def __init__(self, net: str = "alex", value_range=(-1.0, 1.0), weights_file=None, name="lpips", **kwargs):
+    def __init__(
+        self,
+        net: str = "alex",
+        value_range=(-1.0, 1.0),
+        weights_file=None,
+        training_dtype: str = "float32",
+        name="lpips",
+        **kwargs,
+    ):
         if net not in NETS:
             raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
+        if training_dtype not in TRUNK_POLICIES:
+            raise ValueError(
+                f"training_dtype must be one of {sorted(TRUNK_POLICIES)}, got {training_dtype!r}"
+            )
         low, high = (float(v) for v in value_range)
         if not high > low:
             raise ValueError(f"value_range must be (low, high) with high > low, got {value_range}")
         super().__init__(name=name, dtype="float32", **kwargs)
         self.net = net
         self.value_range = (low, high)
+        self.training_dtype = training_dtype
         self.trunk = build_trunk(net)
+        # A second copy of the (frozen) weights, so that evaluation calls keep the float32 trunk.
+        self.training_trunk = None
+        if training_dtype != "float32":
+            self.training_trunk = build_trunk(net, TRUNK_POLICIES[training_dtype])
         self.heads = [layers.Conv2D(1, 1, use_bias=False, name=f"lin{i}", dtype="float32") for i in range(5)]
         for head, tap in zip(self.heads, self.trunk.outputs, strict=True):
             head.build(tap.shape)
@@ -145,8 +178,10 @@ class LPIPS(keras.Model):
         expected |= {f"lin{i}/kernel" for i in range(5)}
         if set(arrays) != expected:
             raise ValueError(f"{path}: keys do not match LPIPS-{self.net}: {sorted(set(arrays) ^ expected)}")
-        for name in self._conv_names():
-            self.trunk.get_layer(name).set_weights([arrays[f"{name}/kernel"], arrays[f"{name}/bias"]])
+        trunks = [trunk for trunk in (self.trunk, self.training_trunk) if trunk is not None]
+        for trunk in trunks:
+            for name in self._conv_names():
+                trunk.get_layer(name).set_weights([arrays[f"{name}/kernel"], arrays[f"{name}/bias"]])
         for i, head in enumerate(self.heads):
             head.set_weights([arrays[f"lin{i}/kernel"]])
 
@@ -166,13 +201,15 @@ class LPIPS(keras.Model):
 
     def call(self, reference, distorted, return_map: bool = False, training=None):
         """Distance (B,) float32 >= 0, or with `return_map=True` the (B, H, W, 1) map whose layers are
-        bilinearly upsampled to the input size before summing (the reference's `spatial=True`)."""
-        del training  # always inference: the network has no training-time behaviour
+        bilinearly upsampled to the input size before summing (the reference's `spatial=True`).
+        `training=True` selects the `training_dtype` trunk; the network has no other training-time behaviour."""
         x0, x1 = self._prepare(reference), self._prepare(distorted)
         batch = ops.shape(x0)[0]
-        features = self.trunk(ops.concatenate([x0, x1], axis=0), training=False)
+        trunk = self.training_trunk if training and self.training_trunk is not None else self.trunk
+        features = trunk(ops.concatenate([x0, x1], axis=0), training=False)
         total = 0.0
         for head, feature in zip(self.heads, features, strict=True):
+            feature = ops.cast(feature, "float32")  # the normalisation's eps and the squares need float32
             diff = ops.square(unit_normalize(feature[:batch]) - unit_normalize(feature[batch:]))
             layer_map = head(diff)
             if return_map:
