@@ -147,6 +147,7 @@ def test_import_is_light():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+@pytest.mark.slow  # loads the full shipped models
 def test_readme_python_example_runs(tmp_path, monkeypatch):
     """The README's "## Python API" example, run as written on a bundled sample."""
     section = README.read_text().split("## Python API", 1)[1]

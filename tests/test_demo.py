@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from unjpeg.cli import main
 
 
+@pytest.mark.slow  # loads the full shipped models
 def test_demo_runs_offline_on_the_bundled_samples(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
