@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unjpeg.data.consistency import project_onto_file
 from unjpeg.data.images import read_image, to_pil
 from unjpeg.tiling import TilingOptions, restore_image
 
@@ -40,13 +41,15 @@ class RestoreError(ValueError):
 class FileOptions:
     """How one file is restored and written: the tiling, the output `format` ("png" or "jpeg"), the JPEG
     `jpeg_quality` (1-100), the PNG `png_compress_level` (0-9) and the decompression-bomb limit
-    `max_pixels` (None: `data.images.MAX_PIXELS`)."""
+    `max_pixels` (None: `data.images.MAX_PIXELS`). `consistency`: project a JPEG input's output onto the
+    file's quantization intervals (`unjpeg.data.consistency`)."""
 
     tiling: TilingOptions = field(default_factory=TilingOptions)
     format: str = "png"
     jpeg_quality: int = 95
     png_compress_level: int = PNG_COMPRESS_LEVEL
     max_pixels: int | None = None
+    consistency: bool = True
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -93,6 +96,9 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
         progress=progress,
     )
     del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
+    if options.consistency:
+        restored, note = project_onto_file(restored, source)  # in place; JPEG inputs only
+        log.info("%s: %s", source, note)
     pil = to_pil(to_uint8_inplace(restored), image.alpha)
     save = {k: v for k, v in image.info.items() if k == "icc_profile"}
     if "exif" in image.info:

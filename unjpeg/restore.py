@@ -1,7 +1,8 @@
 """`unjpeg restore`: remove JPEG artifacts from photos at full resolution, writing faithful files.
 
     unjpeg restore INPUT... -o OUTDIR [--model SOURCE] [--strength S] [--tile 512] [--overlap 32]
-                   [--precision auto] [--force] [--format png|jpeg] [--jpeg-quality 95] [--max-pixels N]
+                   [--precision auto] [--no-consistency] [--force] [--format png|jpeg] [--jpeg-quality 95]
+                   [--max-pixels N]
 
 Each INPUT is a file or a folder (searched recursively); `photo.jpg` becomes `OUTDIR/photo.png`, and a file
 found in a folder keeps its sub-folder below OUTDIR. The photo is restored in tiles (`unjpeg.tiling`), so memory
@@ -10,6 +11,8 @@ a folder a bar over its files (on a terminal only). This module is the command l
 (one file) and `unjpeg.sources` (the model). What the file carries survives: EXIF orientation is applied to the
 pixels (and the tag reset to 1), the ICC profile and EXIF are copied, grayscale stays grayscale and alpha
 passes through unchanged.
+The output of a JPEG input is made consistent with the file: every DCT coefficient is kept inside its
+quantization interval (`unjpeg.data.consistency`), unless `--no-consistency`.
 
 Refused inputs, each reported on one line while the other files go on:
 - 16-bit images. JPEG artifacts come from 8-bit JPEG decodes, so a 16-bit file has been through some
@@ -83,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="average the restorations of the 8 rotations and mirror images: 8× slower, slightly higher PSNR",
     )
     parser.add_argument("--precision", choices=CHOICES, default="auto", help=PRECISION_HELP)
+    parser.add_argument(
+        "--no-consistency",
+        dest="consistency",
+        action="store_false",
+        help="do not project a JPEG input's output onto the file's quantization intervals (on by default)",
+    )
     parser.add_argument("--force", action="store_true", help="replace existing outputs")
     parser.add_argument("--format", choices=sorted(FORMATS), default="png", help="output format (png)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of --format jpeg (95)")
@@ -110,6 +119,7 @@ def options_from(args: argparse.Namespace) -> FileOptions:
         jpeg_quality=args.jpeg_quality,
         png_compress_level=args.png_compress_level,
         max_pixels=args.max_pixels,
+        consistency=args.consistency,
     )
 
 
