@@ -94,13 +94,13 @@ def l2_partner(source: str) -> str:
 
 
 def load_keras_generator(path: Path):
-    """Load a generator saved as .keras; custom layers are registered by importing baselines.models."""
+    """Load a generator saved as .keras, its custom layers named by `baselines.models.CUSTOM_OBJECTS`."""
     import keras
 
-    import unjpeg.baselines.models  # noqa: F401 - imports every builder, which registers the custom layers
+    from unjpeg.baselines.models import CUSTOM_OBJECTS  # imports Keras: deferred with it
 
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
     except Exception as err:  # noqa: BLE001 - Keras raises many types for a bad file
         raise SourceError(f"{path}: cannot load model ({type(err).__name__}: {err})") from None
     # A training checkpoint is the whole compiled model; only its forward pass is needed here.
