@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from unjpeg.baselines import runs, training_loop
 from unjpeg.baselines.conditioning import is_conditioned
-from unjpeg.baselines.models import build_model
+from unjpeg.baselines.models import CUSTOM_OBJECTS, build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.distribute import make_strategy
@@ -82,7 +82,8 @@ def load_init_generator(init: str | Path, model: str):
     kwargs = runs.load_config(init).get("model_kwargs", {})
     with dtype_policy("float32"):
         generator = build_model(model, **kwargs)
-    generator.set_weights(keras.models.load_model(path, compile=False).get_weights())
+    saved = keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
+    generator.set_weights(saved.get_weights())
     return generator, kwargs
 
 
