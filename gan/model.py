@@ -43,16 +43,11 @@ class LossWeights:
     """Weights of the generator objective `pixel * MSE + lpips * LPIPS + adversarial * adversarial`.
 
     - adversarial 5e-3: ESRGAN (Wang et al. 2018, §4.1, λ = 5×10⁻³ with the RaGAN loss).
-    - lpips 2.0: the perceptual term leads. Weight 1, as ESRGAN's and Real-ESRGAN's VGG perceptual loss,
-      was measured first: 4500 steps from the 4-block s2dnet brought CBSD68 QF10 LPIPS-alex only to
-      0.695× JPEG's, with validation LPIPS falling by 0.001 per 500 steps at the end. LPIPS-alex of
-      q10–50 JPEG 64-px patches is 0.05–0.1.
-    - pixel 100: the pixel term is MSE on [0, 1] images (~1.5e-3 at q10–50), whose gradient w.r.t. the
-      output is tiny: on bsd200 patches (64 px, q10–50, 4 batches of 16), at the output of an early L2
-      s2dnet checkpoint (step 250, still close to the JPEG input), |∇ LPIPS| / |∇ MSE| ≈ 520 (300–700).
-      Weight 100 makes the pixel gradient about 1/5 of the perceptual one at LPIPS weight 1 (1/10 at 2),
-      so LPIPS leads and MSE anchors colours and flat areas (the anchoring role of ESRGAN's L1 term,
-      weight 1e-2, on the same range).
+    - lpips 2.0: the perceptual term leads (ESRGAN and Real-ESRGAN weigh their VGG loss 1; why 2 here,
+      as measured, is in the GAN model card, unjpeg/shipped/gan.md).
+    - pixel 100: the pixel term is MSE on [0, 1] images, whose gradient w.r.t. the output is hundreds of
+      times smaller than LPIPS's; 100 lets LPIPS lead while MSE anchors colours and flat areas (the role
+      of ESRGAN's L1 term). The measured gradient ratio is in the model card.
     """
 
     pixel: float = 100.0
