@@ -8,8 +8,7 @@ takes the orthonormal DCT-II, and coefficients are in natural order `[u, v]` (u 
 from __future__ import annotations
 
 import numpy as np
-
-BLOCK = 8
+from unjpeg.data.jpeg import GRID as BLOCK  # one 8×8 DCT block
 
 # JFIF (ITU-T T.871 §7) RGB -> YCbCr from Kr = 0.299, Kb = 0.114; its inverse gives 1.402, 1.772, ...
 RGB_TO_YCBCR = np.array(
