@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unjpeg.data.jpeg import SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
+from unjpeg.data.jpeg import GRID, SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
 
 __all__ = [
     "Condition",
@@ -126,7 +126,7 @@ def parse_double(text: str) -> tuple[tuple[int, int], int | None]:
     ((3, 5), 30). A shift of (0, 0) or a multiple of 8 would keep the grid aligned, so it is refused."""
     shift_text, _, first_text = text.partition("@")
     shift = _integers(shift_text, "--double", "3,5 or 3,5@30")
-    if len(shift) != 2 or min(shift) < 0 or all(v % 8 == 0 for v in shift):
+    if len(shift) != 2 or min(shift) < 0 or all(v % GRID == 0 for v in shift):
         raise ValueError(f"--double expects DY,DX with a shift that moves the 8-px grid, got {text!r}")
     first = _integers(first_text, "--double", "3,5@30") if first_text else [None]
     if len(first) != 1 or (first[0] is not None and not 1 <= first[0] <= 100):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from unjpeg.compare_conditions import Condition
+from unjpeg.data.jpeg import GRID
 from unjpeg.losses.metrics import psnr, psnr_b, psnr_y, ssim
 from unjpeg.losses.sharpness import sharpness_report
 from unjpeg.report_columns import SHARPNESS_KEYS
@@ -94,14 +95,14 @@ def crop(name: str, condition: Condition, outputs: dict, original: np.ndarray) -
     variance = stack.var(axis=0)
     if not variance.any():
         variance = np.abs(stack[0] - original.astype(np.float64).mean(axis=-1))
-    height, width = (side // 8 * 8 for side in variance.shape)
+    height, width = (side // GRID * GRID for side in variance.shape)
     side = min(CROP_SIDE, height, width)
-    blocks = variance[:height, :width].reshape(height // 8, 8, width // 8, 8).sum(axis=(1, 3))
-    k = side // 8
+    blocks = variance[:height, :width].reshape(height // GRID, GRID, width // GRID, GRID).sum(axis=(1, 3))
+    k = side // GRID
     sums = np.pad(blocks.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     windows = sums[k:, k:] - sums[:-k, k:] - sums[k:, :-k] + sums[:-k, :-k]
     by, bx = np.unravel_index(int(np.argmax(windows)), windows.shape)
-    top, left = int(by) * 8, int(bx) * 8
+    top, left = int(by) * GRID, int(bx) * GRID
     panels = {row: image[top : top + side, left : left + side] for row, image in outputs.items()}
     panels["original"] = original[top : top + side, left : left + side]
     return {
