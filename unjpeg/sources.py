@@ -18,6 +18,7 @@ float32 graph. The loader logs one line naming the precision that runs and why.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,8 +162,6 @@ def onnx_restorer(path: Path) -> Restorer:
 
 
 def tflite_restorer(path: Path) -> Restorer:
-    import warnings
-
     import tensorflow as tf
 
     with warnings.catch_warnings():
