@@ -3,10 +3,12 @@
     import unjpeg
     model = unjpeg.load("shipped:gan")            # or a run folder, .keras, .onnx
     restored = model.restore(image)               # PIL image or uint8 array, any size
+    restored = model.restore(image, tables="in.jpg")  # a conditioned model, with that JPEG's tables
     unjpeg.restore_file("in.jpg", "out.png", model="shipped:l2")
 
 `Model.restore` gives back the kind it was given: a PIL image (upright, alpha kept) or an array of the
-same dtype and shape. Errors are one line each: `TypeError` for an input of the wrong type or dtype,
+same dtype and shape. A model conditioned on the quantization tables (`Model.conditioned`) runs blind
+unless `tables` are given; `restore_file` reads a JPEG input's own. Errors are one line each: `TypeError` for an input of the wrong type or dtype,
 `ValueError` for a wrong shape, size or range, and the `ValueError` subclasses `SourceError` (a model
 that cannot be loaded), `ImageError` (a file that cannot be read) and `RestoreError` (a refused input or
 an output that cannot be written). The `unjpeg restore` command is a layer over the same functions.
@@ -22,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from unjpeg.data.images import MIN_SIDE, ImageError, from_pil, to_pil
+from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
 from unjpeg.files import FileOptions, RestoreError, restore_path, to_uint8_inplace
 from unjpeg.sources import Restorer, SourceError, load_restorer
 from unjpeg.tiling import TilingOptions, restore_image
@@ -53,22 +56,30 @@ class Model:
         """What the model computes in, and why: "precision: bfloat16 (auto: CPU has avx512_bf16)"."""
         return self.restorer.precision.describe()
 
-    def restore(self, image, progress: bool = False):
+    @property
+    def conditioned(self) -> bool:
+        """Whether the model takes a JPEG file's quantization tables (`restore(..., tables=...)`)."""
+        return self.restorer.conditioned
+
+    def restore(self, image, progress: bool = False, *, tables=None):
         """Restore `image`, at any size of at least 8×8 px, and return the same kind.
 
         - a PIL image of any mode: EXIF orientation applied, alpha passed through, returned as an L, LA,
           RGB or RGBA image (16-bit and CMYK images are refused, as by `unjpeg restore`);
         - a NumPy array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (the 4th channel is alpha, passed
           through), uint8 in [0, 255] or float in [0, 1]: returned with the same shape and dtype.
-        `progress`: a bar over the tiles of a slow photo, on a terminal.
+        `progress`: a bar over the tiles of a slow photo, on a terminal. `tables`, for a conditioned model
+        (an unconditioned one ignores them): the JPEG file `image` was decoded from, as a path or bytes, or
+        its quantization steps, (2, 64) in natural order, luma then chroma (zeros: none); None: blind.
         """
+        vector = None if tables is None or not self.conditioned else tables_vector(tables)
         if isinstance(image, Image.Image):
-            return self._restore_pil(image, progress)
+            return self._restore_pil(image, progress, vector)
         if isinstance(image, np.ndarray):
-            return self._restore_array(image, progress)
+            return self._restore_array(image, progress, vector)
         raise TypeError(f"restore() takes a PIL image or a NumPy array, got {type(image).__name__}")
 
-    def _restore_pixels(self, pixels: np.ndarray, progress: bool) -> np.ndarray:
+    def _restore_pixels(self, pixels: np.ndarray, progress: bool, tables: np.ndarray | None) -> np.ndarray:
         """(H, W, C) float32 in [0, 1], C in {1, 3}, to the same, restored."""
         if min(pixels.shape[:2]) < MIN_SIDE:
             raise ValueError(
@@ -83,25 +94,26 @@ class Model:
             fixed_size=self.restorer.fixed_size,
             self_ensemble=tiling.self_ensemble,
             progress=progress,
+            tables=tables,
         )
 
-    def _restore_pil(self, image: Image.Image, progress: bool) -> Image.Image:
+    def _restore_pil(self, image: Image.Image, progress: bool, tables: np.ndarray | None) -> Image.Image:
         if image.mode == "CMYK":
             raise ValueError("CMYK images are not supported (convert to RGB with its colour profile first)")
         pixels, alpha, bit_depth = from_pil(ImageOps.exif_transpose(image))
         if bit_depth == 16:
             raise ValueError("16-bit images are not supported (JPEG artifacts only exist in 8-bit JPEGs)")
-        restored = to_pil(to_uint8_inplace(self._restore_pixels(pixels, progress)), alpha)
+        restored = to_pil(to_uint8_inplace(self._restore_pixels(pixels, progress, tables)), alpha)
         if image.info.get("icc_profile"):
             restored.info["icc_profile"] = image.info["icc_profile"]  # saved with the image by Pillow
         return restored
 
-    def _restore_array(self, array: np.ndarray, progress: bool) -> np.ndarray:
+    def _restore_array(self, array: np.ndarray, progress: bool, tables: np.ndarray | None) -> np.ndarray:
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
             raise ValueError(f"image array must have shape {SHAPES}, got {array.shape}")
         pixels = _unit_float(array)
         channels = pixels[..., None] if array.ndim == 2 else pixels
-        restored = self._restore_pixels(np.ascontiguousarray(channels[..., :3]), progress)
+        restored = self._restore_pixels(np.ascontiguousarray(channels[..., :3]), progress, tables)
         if array.dtype == np.uint8:
             restored = to_uint8_inplace(restored)
         else:
@@ -109,6 +121,27 @@ class Model:
         if array.ndim == 3 and array.shape[-1] == 4:
             restored = np.concatenate([restored, array[..., 3:]], axis=-1)  # alpha unchanged
         return restored.reshape(array.shape)
+
+
+def tables_vector(tables) -> np.ndarray:
+    """`Model.restore`'s `tables` (a JPEG path or bytes, or (2, 64) steps) as the (128,) float32 vector of
+    `data.jpeg.normalise_tables`. ValueError for a file that is no JPEG or steps of another shape;
+    ImageError for a path that cannot be read."""
+    if isinstance(tables, (str, Path)):
+        try:
+            tables = Path(tables).read_bytes()
+        except OSError as err:
+            raise ImageError(f"{tables}: cannot read ({err.strerror or err})") from None
+    if isinstance(tables, (bytes, bytearray)):
+        if not tables.startswith(b"\xff\xd8\xff"):
+            raise ValueError("tables: not a JPEG file (no SOI marker), so it has no quantization tables")
+        return normalise_tables(quant_tables(bytes(tables))[0])
+    steps = np.asarray(tables)
+    if steps.shape != (2, TABLE_SIZE):
+        raise ValueError(
+            f"tables must be a JPEG path or bytes, or (2, {TABLE_SIZE}) steps; got shape {steps.shape}"
+        )
+    return normalise_tables(steps)
 
 
 def _unit_float(array: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 with every model, without and/or with the JPEG-consistency projection (issue 17 item 4).
 
 Every output is (H, W, C) uint8, rounded as saving a PNG would; the restoration runs at full resolution in
-tiles (unjpeg.tiling) on the decoded JPEG, (H, W, C) float32 in [0, 1].
+tiles (unjpeg.tiling) on the decoded JPEG, (H, W, C) float32 in [0, 1]. A model conditioned on the
+quantization tables gets each condition's own JPEG file's tables, as `unjpeg restore` would read them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from unjpeg.compare_conditions import Condition, degrade
 from unjpeg.compare_scores import JPEG_ROW
 from unjpeg.data.images import ImageError, read_image, to_uint8
+from unjpeg.data.jpeg import normalise_tables, quant_tables
 from unjpeg.sources import SourceError, load_restorer
 from unjpeg.tiling import restore_image
 
@@ -48,12 +50,14 @@ def restore_all(original: np.ndarray, condition: Condition, restorers: dict, set
     outputs = {(JPEG_ROW, None): degraded.decoded}
     decoded = degraded.decoded.astype(np.float32) / 255.0
     tiling = {"tile": setup.tile, "overlap": setup.overlap}
+    tables = normalise_tables(quant_tables(degraded.data)[0])  # the file's own, as restore reads them
     for model, restorer in restorers.items():
         restored = restore_image(
             restorer,
             decoded,
             fixed_size=restorer.fixed_size,
             self_ensemble=setup.self_ensemble,
+            tables=tables if getattr(restorer, "conditioned", False) else None,
             **tiling,
         )
         for consistency in setup.consistency:

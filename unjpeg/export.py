@@ -5,10 +5,12 @@
 SOURCE is a Keras generator as `unjpeg.sources` resolves it (shipped:NAME, run folder, .keras); a GAN run
 folder's `generator.keras` already holds the EMA weights. Only the generator is exported, in float32, with
 input (B, H, W, 3) float32 in [0, 1] of dynamic B, H and W (B × 32 × 32 × 3 for autoencoder-fc), output the
-same shape, unclipped.
+same shape, unclipped. A generator conditioned on the quantization tables keeps its second input, "tables"
+(B, 128) float32 in [0, 1], in every format.
 
 Every export is staged beside PATH, reloaded through `unjpeg.sources.load_restorer` (the loader that
-`unjpeg restore --model` uses) and compared with the Keras model on non-square images; it is moved into
+`unjpeg restore --model` uses) and compared with the Keras model on non-square images (a conditioned one with random tables, a different
+vector for each image of the batch); it is moved into
 place only if the largest absolute difference is under 1e-4.
 """
 
@@ -21,6 +23,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from unjpeg.sources import TABLES
 
 SUFFIXES = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
 TOLERANCE = 1e-4  # float32 re-ordering of the same convolutions stays near 1e-6; 1e-4 flags a real change
@@ -91,7 +95,8 @@ def export_model(model, export_format: str, path: Path) -> None:
     """Write `model` to `path` as `export_format` (a key of SUFFIXES), without any check."""
     fixed = input_size(model)
     side = fixed or 64
-    model(np.zeros((1, side, side, 3), np.float32), training=False)  # exporters need a built, called model
+    blank = model_inputs(model, np.zeros((1, side, side, 3), np.float32), np.zeros((1, TABLES), np.float32))
+    model(blank, training=False)  # exporters need a built, called model
     if export_format == "keras":
         model.save(path)
     elif export_format == "savedmodel":
@@ -109,14 +114,18 @@ def parity(model, path: Path) -> float:
     from unjpeg.sources import load_restorer
 
     restorer = load_restorer(str(path))
+    if restorer.conditioned != conditioned(model):
+        raise ExportError(f"{path}: the export {'has' if restorer.conditioned else 'lost'} the tables input")
     fixed = input_size(model)
     shapes = ((2, fixed, fixed),) if fixed else CHECK_SHAPES
     rng = np.random.default_rng(0)
     diff = 0.0
     for batch, height, width in shapes:
         images = rng.random((batch, height, width, 3), dtype=np.float32)
-        expected = np.asarray(model(images, training=False))
-        got = np.asarray(restorer.fn(images))  # unclipped, as the model
+        tables = rng.random((batch, TABLES), dtype=np.float32)
+        expected = np.asarray(model(model_inputs(model, images, tables), training=False))
+        arguments = (images, tables) if restorer.conditioned else (images,)
+        got = np.asarray(restorer.fn(*arguments))  # unclipped, as the model
         if got.shape != expected.shape or got.dtype != np.float32:
             raise ExportError(f"{path}: export gives {got.dtype} {got.shape}, Keras float32 {expected.shape}")
         diff = max(diff, float(np.max(np.abs(got - expected))))
@@ -126,6 +135,20 @@ def parity(model, path: Path) -> float:
 def input_size(model) -> int | None:
     """The fixed square input side (32 for autoencoder-fc), or None for a fully convolutional model."""
     return model.inputs[0].shape[1]
+
+
+def conditioned(model) -> bool:
+    """Whether `model` takes the quantization tables as a second input, named "tables"."""
+    from unjpeg.baselines.conditioning import is_conditioned  # imports Keras, as `model` did
+
+    return is_conditioned(model)
+
+
+def model_inputs(model, images: np.ndarray, tables: np.ndarray):
+    """What `model` is called with: `images`, and for a conditioned model `tables` too, in its input order."""
+    if not conditioned(model):
+        return images
+    return [tables if tensor.name == "tables" else images for tensor in model.inputs]
 
 
 def _export_onnx(model, path: Path) -> None:

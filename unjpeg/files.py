@@ -3,7 +3,9 @@
 EXIF orientation is applied to the pixels (and the tag reset to 1), the ICC profile and EXIF are copied,
 grayscale stays grayscale and alpha passes through unchanged. 16-bit images and CMYK JPEGs are refused
 (reasons in `unjpeg.restore`). The output is written to a temporary file beside the target and renamed
-into place, so a crash leaves no half-written image.
+into place, so a crash leaves no half-written image. A generator conditioned on the quantization tables
+gets a JPEG input's own tables (read from its header) and runs blind on any other input; one log line
+says which.
 
 Only NumPy and Pillow are imported here; the restorer brings its own runtime (`unjpeg.sources`).
 """
@@ -21,6 +23,8 @@ import numpy as np
 
 from unjpeg.data.consistency import project_onto_file
 from unjpeg.data.images import read_image, to_pil
+from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
+from unjpeg.data.jpeg_file import looks_like_jpeg
 from unjpeg.tiling import TilingOptions, restore_image
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,7 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
         fixed_size=restorer.fixed_size,
         self_ensemble=tiling.self_ensemble,
         progress=progress,
+        tables=file_tables(source) if getattr(restorer, "conditioned", False) else None,
     )
     del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
     if options.consistency:
@@ -108,6 +113,22 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
         save.update(quality=options.jpeg_quality, subsampling=0)
         return Restored(pil, "JPEG", save)
     return Restored(pil, "PNG", {**save, "compress_level": options.png_compress_level})
+
+
+def file_tables(source: Path) -> np.ndarray:
+    """The (128,) float32 conditioning vector of `source` (`data.jpeg.normalise_tables`): a JPEG's own
+    quantization tables, read from its header by Pillow; all zeros (blind) for any other file. Logged."""
+    if looks_like_jpeg(source):
+        try:
+            steps, _ = quant_tables(source.read_bytes())
+        except (OSError, AttributeError, IndexError, KeyError) as err:  # a header Pillow reads no tables from
+            log.warning("%s: blind (quantization tables unreadable: %s)", source, err)
+        else:
+            log.info("%s: conditioned on the file's quantization tables", source)
+            return normalise_tables(steps)
+    else:
+        log.info("%s: blind (no JPEG tables)", source)
+    return np.zeros(2 * TABLE_SIZE, np.float32)
 
 
 def write_restored(restored: Restored, target: Path) -> None:

@@ -8,7 +8,10 @@ A SOURCE is one of:
 - a `.onnx` file, run through ONNX Runtime without TensorFlow;
 - a `.tflite` file, run through the TFLite interpreter.
 
-Every restorer maps (B, H, W, 3) float32 in [0, 1] to (B, H, W, 3) float32 clipped to [0, 1].
+Every restorer maps (B, H, W, 3) float32 in [0, 1] to (B, H, W, 3) float32 clipped to [0, 1]. A generator
+conditioned on the JPEG file's quantization tables (`baselines.conditioning`, an input of shape (B, 128))
+is `conditioned`: it also takes the (128,) vector of `data.jpeg.normalise_tables`, the same for every image
+of the batch, and runs blind (all zeros) without one. In every format its tables input is the rank-2 one.
 
 `precision` ("auto", "float32", "bfloat16"; `baselines.precision`) applies to Keras generators, which are
 copied to compute under `mixed_bfloat16` when it resolves to bfloat16; the other formats run the exported
@@ -33,10 +36,12 @@ from unjpeg.baselines.precision import (
     gpu_available,
     with_precision,
 )
+from unjpeg.data.jpeg import TABLE_SIZE
 
 log = logging.getLogger(__name__)
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
+TABLES = 2 * TABLE_SIZE  # the conditioning vector: luma then chroma steps, `data.jpeg.normalise_tables`
 
 
 class SourceError(ValueError):
@@ -45,16 +50,32 @@ class SourceError(ValueError):
 
 @dataclass
 class Restorer:
-    """A loaded model: `fn` restores (B, H, W, 3) float32 in [0, 1]; `fixed_size` is 32 for autoencoder-fc;
-    `precision` is what its calls compute in."""
+    """A loaded model: `fn` restores (B, H, W, 3) float32 in [0, 1], and when `conditioned` also takes the
+    tables, (B, 128) float32; `fixed_size` is 32 for autoencoder-fc; `precision` is what its calls compute in.
+    """
 
     name: str
-    fn: Callable[[np.ndarray], np.ndarray]
+    fn: Callable[..., np.ndarray]
     fixed_size: int | None = None
     precision: Precision = FLOAT32
+    conditioned: bool = False
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.clip(np.asarray(self.fn(np.asarray(batch, np.float32)), np.float32), 0.0, 1.0)
+    def __call__(self, batch: np.ndarray, tables: np.ndarray | None = None) -> np.ndarray:
+        """Restore `batch`, a conditioned model with `tables` ((128,) float32, None: blind); an
+        unconditioned model ignores `tables`."""
+        batch = np.asarray(batch, np.float32)
+        output = self.fn(batch, tables_batch(tables, len(batch))) if self.conditioned else self.fn(batch)
+        return np.clip(np.asarray(output, np.float32), 0.0, 1.0)
+
+
+def tables_batch(tables: np.ndarray | None, size: int) -> np.ndarray:
+    """The (128,) conditioning vector `tables` (None: blind, all zeros) repeated for a batch: (size, 128)."""
+    vector = np.zeros(TABLES, np.float32) if tables is None else np.asarray(tables, np.float32)
+    if vector.shape != (TABLES,):
+        raise ValueError(
+            f"tables must be a ({TABLES},) vector (data.jpeg.normalise_tables), got {vector.shape}"
+        )
+    return np.ascontiguousarray(np.broadcast_to(vector, (size, TABLES)))
 
 
 def shipped_path(name: str) -> Path:
@@ -126,11 +147,21 @@ def keras_restorer(model, name: str, precision: Precision = FLOAT32) -> Restorer
     """A restorer calling float32 Keras `model` under `precision` (weights copied, `model` unchanged)."""
     import tensorflow as tf
 
+    from unjpeg.baselines.conditioning import is_conditioned  # imports Keras: deferred with it
+
     model = with_precision(model, precision)
-    fixed = model.inputs[0].shape[1]
-    signature = [tf.TensorSpec((None, fixed, fixed, 3), tf.float32)]
-    forward = tf.function(lambda x: model(x, training=False), input_signature=signature)
-    return Restorer(name, lambda batch: forward(batch).numpy(), fixed, precision)
+    fixed = next(t for t in model.inputs if t.name != "tables").shape[1]
+    image_spec = tf.TensorSpec((None, fixed, fixed, 3), tf.float32)
+    if not is_conditioned(model):
+        forward = tf.function(lambda x: model(x, training=False), input_signature=[image_spec])
+        return Restorer(name, lambda batch: forward(batch).numpy(), fixed, precision)
+    signature = [image_spec, tf.TensorSpec((None, TABLES), tf.float32)]
+
+    def call(images, tables):  # in the order of the model's inputs
+        return model([tables if t.name == "tables" else images for t in model.inputs], training=False)
+
+    forward = tf.function(call, input_signature=signature)
+    return Restorer(name, lambda batch, tables: forward(batch, tables).numpy(), fixed, precision, True)
 
 
 def saved_model_restorer(path: Path) -> Restorer:
@@ -140,14 +171,17 @@ def saved_model_restorer(path: Path) -> Restorer:
     serve = loaded.signatures.get("serving_default")
     if serve is None:
         raise SourceError(f"{path}: SavedModel has no serving_default signature")
-    (input_name,) = serve.structured_input_signature[1].keys()
-    fixed = serve.structured_input_signature[1][input_name].shape[1]
+    specs = serve.structured_input_signature[1]
+    (input_name,) = [name for name, spec in specs.items() if spec.shape.rank != 2]
+    tables_names = [name for name, spec in specs.items() if spec.shape.rank == 2]
+    fixed = specs[input_name].shape[1]
 
-    def run(batch):
-        outputs = serve(**{input_name: tf.constant(batch)})
-        return next(iter(outputs.values())).numpy()
+    def run(batch, tables=None):
+        given = {input_name: tf.constant(batch)}
+        given.update({name: tf.constant(tables) for name in tables_names})
+        return next(iter(serve(**given).values())).numpy()
 
-    return Restorer(path.name, run, fixed)
+    return Restorer(path.name, run, fixed, conditioned=bool(tables_names))
 
 
 def onnx_restorer(path: Path) -> Restorer:
@@ -156,9 +190,14 @@ def onnx_restorer(path: Path) -> Restorer:
     except ImportError:
         raise SourceError(f"{path}: ONNX models need onnxruntime: pip install 'unjpeg[export]'") from None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (model_input,) = session.get_inputs()
+    (model_input,) = [given for given in session.get_inputs() if len(given.shape) != 2]
+    tables_names = [given.name for given in session.get_inputs() if len(given.shape) == 2]
     fixed = model_input.shape[1] if isinstance(model_input.shape[1], int) else None
-    return Restorer(path.name, lambda batch: session.run(None, {model_input.name: batch})[0], fixed)
+
+    def run(batch, tables=None):
+        return session.run(None, {model_input.name: batch, **dict.fromkeys(tables_names, tables)})[0]
+
+    return Restorer(path.name, run, fixed, conditioned=bool(tables_names))
 
 
 def tflite_restorer(path: Path) -> Restorer:
@@ -169,21 +208,26 @@ def tflite_restorer(path: Path) -> Restorer:
         # warning would print on every restore.
         warnings.simplefilter("ignore", UserWarning)
         interpreter = tf.lite.Interpreter(model_path=str(path))
-    (detail,) = interpreter.get_input_details()
+    (detail,) = [given for given in interpreter.get_input_details() if len(given["shape"]) != 2]
+    tables_details = [given for given in interpreter.get_input_details() if len(given["shape"]) == 2]
     fixed = int(detail["shape"][1]) if detail["shape_signature"][1] > 0 else None
 
     allocated = []  # the input shape tensors are allocated for; tiles mostly share one
 
-    def run(batch):
+    def run(batch, tables=None):
         if allocated != [batch.shape]:
             interpreter.resize_tensor_input(detail["index"], batch.shape)
+            for given in tables_details:
+                interpreter.resize_tensor_input(given["index"], (len(batch), TABLES))
             interpreter.allocate_tensors()
             allocated[:] = [batch.shape]
         interpreter.set_tensor(detail["index"], batch)
+        for given in tables_details:
+            interpreter.set_tensor(given["index"], tables)
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
-    return Restorer(path.name, run, fixed)
+    return Restorer(path.name, run, fixed, conditioned=bool(tables_details))
 
 
 def load_restorer(source: str, strength: float | None = None, precision: str = "float32") -> Restorer:

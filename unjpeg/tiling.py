@@ -19,6 +19,9 @@ restored in all 8 rotations and mirror images, each output is turned back, and t
 coding unit, so every rotated or mirrored copy still has its 8×8 blocks (and 16×16 chroma blocks) on the
 grid; the JPEG encoder pads partial blocks the same way. It is an L2 tool: on the GAN it also raises
 LPIPS, because the average of 8 synthesised textures is blurred (README, with the measured gains).
+
+A generator conditioned on the file's quantization tables gets the photo's one `tables` vector with every
+window; flips and rotations leave the tables as they are, since they describe the whole file.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -58,16 +62,21 @@ def restore_image(
     fixed_size: int | None = None,
     self_ensemble: bool = False,
     progress: bool = False,
+    tables: np.ndarray | None = None,
 ) -> np.ndarray:
     """Restore `image` (H, W, C) float32 in [0, 1], C in {1, 3}; returns (H, W, C) float32 in [0, 1].
 
     Grayscale is replicated to 3 channels for the model and averaged back to one, window by window.
     `tile` and `overlap` are rounded up to multiples of 8 (at least 8). `self_ensemble`: average over the 8
     rotations and mirror images (module docstring). `progress`: a tqdm bar over the tiles on stderr, shown
-    after PROGRESS_DELAY seconds and only on a terminal.
+    after PROGRESS_DELAY seconds and only on a terminal. `tables`: the photo's (128,) float32 conditioning
+    vector (`data.jpeg.normalise_tables`), passed as `restore(batch, tables=tables)` for every window; None
+    calls `restore(batch)`.
     """
     if image.ndim != 3 or image.shape[-1] not in (1, 3):
         raise ValueError(f"expected an (H, W, 1 or 3) image, got shape {image.shape}")
+    if tables is not None:
+        restore = partial(restore, tables=tables)
     if image.shape[-1] == 1:
         restore = _gray(restore)
     tile, overlap = _round_up(tile), _round_up(overlap)
