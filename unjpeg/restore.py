@@ -12,7 +12,9 @@ a folder a bar over its files (on a terminal only). This module is the command l
 pixels (and the tag reset to 1), the ICC profile and EXIF are copied, grayscale stays grayscale and alpha
 passes through unchanged.
 The output of a JPEG input is made consistent with the file: every DCT coefficient is kept inside its
-quantization interval (`unjpeg.data.consistency`), unless `--no-consistency`.
+quantization interval (`unjpeg.data.consistency`), unless `--no-consistency`. A model conditioned on the
+quantization tables (`unjpeg train --conditioned`) restores a JPEG input with the file's own tables and any
+other input blind; one line per file says which (`unjpeg.files.file_tables`).
 
 Refused inputs, each reported on one line while the other files go on:
 - 16-bit images. JPEG artifacts come from 8-bit JPEG decodes, so a 16-bit file has been through some
