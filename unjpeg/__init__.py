@@ -11,13 +11,8 @@ application modules of this folder (restore, compare, export, CLI).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-# A wheel installs data/, losses/, baselines/ and gan/ inside this package (see pyproject.toml's
-# package-dir). In a source checkout they are folders beside this one, so look for them there too.
-_CHECKOUT = Path(__file__).resolve().parent.parent
-if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "gan" / "__init__.py").is_file():
-    __path__.append(str(_CHECKOUT))
+# data/, losses/, baselines/ and gan/ are sub-packages of this one (pyproject.toml's package-dir): the
+# wheel puts them inside it, and the editable install (`pip install -e .`) maps them to the checkout's folders.
 
 # The Python API (`unjpeg.api`), imported on first use (PEP 562) so that `import unjpeg.data.images`
 # and the CLI's start-up load neither it nor, through it, Pillow-heavy or TensorFlow code.
