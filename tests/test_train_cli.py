@@ -10,21 +10,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 from unjpeg.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def photos(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
 
 
 def train_args(photos, out, *extra):

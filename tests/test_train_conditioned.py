@@ -3,22 +3,10 @@
 import json
 
 import numpy as np
-import pytest
-from PIL import Image
 from unjpeg.baselines import training_loop
 from unjpeg.gan.model import repeat_rows
 
 from unjpeg.cli import main
-
-
-@pytest.fixture
-def photos(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
 
 
 def test_first_rows_images_of_and_repeat_rows_take_tuples_and_arrays():

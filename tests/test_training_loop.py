@@ -9,19 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import unjpeg.baselines.training_loop as training_loop
-from PIL import Image
 from unjpeg.baselines.train import TrainConfig, train
 from unjpeg.baselines.training_loop import RunConfig, RunMonitor, TrainingDiverged, duration
-
-
-@pytest.fixture
-def photos(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (48, 56, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
 
 
 def tiny(photos, out, **overrides) -> TrainConfig:
