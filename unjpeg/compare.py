@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
 from unjpeg.compare_conditions import (
     Condition,
@@ -30,6 +32,7 @@ from unjpeg.compare_conditions import (
 )
 from unjpeg.compare_restore import RestoreSetup, load, load_lpips, projection, read_original, restore_all
 from unjpeg.compare_scores import JPEG_ROW, crop, make_row, score, write_metrics
+from unjpeg.data.images import list_images
 from unjpeg.report import JSON_NAME, OUTPUTS, format_table, write_report
 from unjpeg.report_columns import row_label
 
@@ -79,7 +82,6 @@ def compare(
     projection) is checked before any image is restored; errors are ValueError / FileNotFoundError with a
     one-line message. Unreadable images are skipped and listed. Returns the dict written to `out/metrics.json`.
     """
-    from unjpeg.data.images import list_images
 
     options = options or CompareOptions()
     out = Path(out)
@@ -142,7 +144,6 @@ def _measure(
     paths: list[Path], names: list[str], grid: list[Condition], run: _Run, progress: bool
 ) -> Measured:
     """Restore and score every image under every condition."""
-    from tqdm import tqdm
 
     measured = Measured()
     n_rows = len(run.row_ids)

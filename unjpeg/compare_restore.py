@@ -16,8 +16,10 @@ import numpy as np
 
 from unjpeg.compare_conditions import Condition, degrade
 from unjpeg.compare_scores import JPEG_ROW
+from unjpeg.data.consistency import project_image
 from unjpeg.data.images import ImageError, read_image, to_uint8
 from unjpeg.data.jpeg import normalise_tables, quant_tables
+from unjpeg.data.jpeg_file import read_jpeg
 from unjpeg.sources import SourceError, load_restorer
 from unjpeg.tiling import restore_image
 
@@ -69,13 +71,8 @@ def restore_all(original: np.ndarray, condition: Condition, restorers: dict, set
 def projection():
     """The JPEG-consistency projection as compare uses it: ((H, W, C) float32 restored in [0, 1], the JPEG
     file's bytes) -> (H, W, C) float32 in [0, 1], every DCT coefficient inside the file's quantization interval
-    (unjpeg.data.consistency.project_image, chroma "delta"). ValueError when its coefficient reader is missing.
+    (unjpeg.data.consistency.project_image, chroma "delta").
     """
-    try:
-        from unjpeg.data.consistency import project_image
-        from unjpeg.data.jpeg_file import read_jpeg
-    except ImportError as err:
-        raise ValueError(f"--consistency on needs the JPEG-consistency projection: {err}") from None
 
     def project(restored: np.ndarray, data: bytes) -> np.ndarray:
         with tempfile.TemporaryDirectory() as folder:  # the coefficient reader takes a path

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unjpeg.sources import TABLES
+from unjpeg.sources import TABLES, keras_path, load_keras_generator, load_restorer
 
 SUFFIXES = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
 TOLERANCE = 1e-4  # float32 re-ordering of the same convolutions stays near 1e-6; 1e-4 flags a real change
@@ -43,7 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unjpeg.sources import keras_path, load_keras_generator
 
     target = Path(args.out)
     suffix = SUFFIXES[args.format]
@@ -111,7 +110,6 @@ def export_model(model, export_format: str, path: Path) -> None:
 
 def parity(model, path: Path) -> float:
     """Max abs difference between `model` and its export at `path`, on fixed random non-square images."""
-    from unjpeg.sources import load_restorer
 
     restorer = load_restorer(str(path))
     if restorer.conditioned != conditioned(model):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from unjpeg.data.consistency import project_onto_file
 from unjpeg.data.images import read_image, to_pil
@@ -138,7 +139,6 @@ def write_restored(restored: Restored, target: Path) -> None:
 
 def refuse_unsupported(path: Path, bit_depth: int) -> None:
     """Raise RestoreError for 16-bit images and CMYK JPEGs (reasons in the module docstring)."""
-    from PIL import Image
 
     with open(path, "rb") as handle:
         header = handle.read(25)

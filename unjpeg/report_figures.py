@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
+from unjpeg.losses.metrics import psnr
 from unjpeg.report_columns import COLUMNS, HINT, label, value
 
 ZOOM = 3
@@ -40,8 +44,6 @@ def series(metrics: dict, include_jpeg: bool = True, double: bool | None = None)
 
 
 def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
@@ -52,7 +54,6 @@ def _styles(groups: dict[str, list[dict]]) -> dict[str, dict]:
     """Line style per series: a colour, marker and width per row label, a dash per subsampling, hollow markers
     for double compression. The width shrinks down the labels, so that rows with equal scores (an untrained
     identity model and the JPEG row) show as stacked lines instead of hiding."""
-    from matplotlib import colormaps
 
     palette, markers = colormaps["tab10"].colors, "osD^vP*X"
     labels = list(dict.fromkeys(label(rows[0]) for rows in groups.values()))
@@ -74,7 +75,6 @@ def _styles(groups: dict[str, list[dict]]) -> dict[str, dict]:
 def plot_crops(crops: list[dict], path: Path) -> None:
     """Rows of crops (JPEG | each model | original), each enlarged ×3 with nearest neighbour and labelled
     with its PSNR against the original crop. `crops` are gan.compare's dicts with uint8 `panels`."""
-    from unjpeg.losses.metrics import psnr
 
     columns = list(crops[0]["panels"])
     figure = _figure(2.9 * len(columns), 3.2 * len(crops) + 0.2)

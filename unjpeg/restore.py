@@ -43,7 +43,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from unjpeg.baselines.precision import CHOICES, PRECISION_HELP
+from unjpeg.data.images import ImageError, list_images
 from unjpeg.files import (
     FORMATS,
     PNG_COMPRESS_LEVEL,
@@ -52,6 +55,7 @@ from unjpeg.files import (
     restore_to_image,
     write_restored,
 )
+from unjpeg.sources import load_restorer
 from unjpeg.tiling import OVERLAP, TILE, TilingOptions
 
 __all__ = ["RestoreError", "add_arguments", "run", "plan", "options_from"]
@@ -127,10 +131,6 @@ def options_from(args: argparse.Namespace) -> FileOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Restore every input; returns 0 if all were written, 1 if any failed, 2 if nothing could start."""
-    from tqdm import tqdm
-
-    from unjpeg.data.images import ImageError
-    from unjpeg.sources import load_restorer
 
     options = options_from(args)
     out = Path(args.out)
@@ -169,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
 
 def finish(pending: list) -> tuple[int, int]:
     """Wait for the pending writes; (written, failed), each failure reported on one line."""
-    from tqdm import tqdm
 
     written = failed = 0
     for future in pending:
@@ -191,7 +190,6 @@ def check_writable(out: Path) -> None:
 
 def plan(inputs: list[str], out: Path, suffix: str, force: bool) -> tuple[list[Job], list[str]]:
     """Pair each input image with its output path; refusals come back as one-line messages."""
-    from unjpeg.data.images import list_images
 
     found: dict[Path, Job] = {}  # by resolved input path, so a file named twice is restored once
     errors = []
