@@ -23,22 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from unjpeg import _API
 from unjpeg.data.images import MIN_SIDE, ImageError, from_pil, to_pil
 from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
 from unjpeg.files import FileOptions, RestoreError, restore_path, to_uint8_inplace
-from unjpeg.sources import Restorer, SourceError, load_restorer
+from unjpeg.sources import Restorer, SourceError, load_restorer  # noqa: F401 - SourceError: re-exported (_API)
 from unjpeg.tiling import TilingOptions, restore_image
 
-__all__ = [
-    "FileOptions",
-    "ImageError",
-    "Model",
-    "RestoreError",
-    "SourceError",
-    "TilingOptions",
-    "load",
-    "restore_file",
-]
+__all__ = list(_API)  # the names `unjpeg` exposes, listed once in unjpeg/__init__.py
 
 SHAPES = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
 OUTPUT_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
