@@ -43,3 +43,13 @@ def saved_tiny_s2dnet(folder):
     path = folder / "tiny.keras"
     model.save(path)
     return model, path
+
+
+def has_onnx() -> bool:
+    """Whether the [export] extra's ONNX tools (tf2onnx, onnxruntime) are installed."""
+    try:
+        import onnxruntime  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        return False
+    return True

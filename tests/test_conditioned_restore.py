@@ -16,7 +16,7 @@ from unjpeg.data.images import read_image, to_uint8
 from unjpeg.data.jpeg import normalise_tables, quant_tables
 
 import unjpeg
-from tests.helpers import randomised
+from tests.helpers import has_onnx, randomised
 from unjpeg import export
 from unjpeg.cli import main
 from unjpeg.compare_conditions import Condition, degrade
@@ -186,20 +186,11 @@ def exported(conditioned, tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     paths = {}
     for image_format, name in FORMATS.items():
-        if image_format == "onnx" and not _has_onnx():
+        if image_format == "onnx" and not has_onnx():
             continue
         assert export.export_checked(model, image_format, root / name) < 1e-4
         paths[image_format] = root / name
     return paths
-
-
-def _has_onnx() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("image_format", sorted(FORMATS))

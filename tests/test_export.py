@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from unjpeg.baselines.models import build_model
 
-from tests.helpers import randomised
+from tests.helpers import has_onnx, randomised
 from unjpeg import export
 from unjpeg.cli import main
 from unjpeg.sources import load_restorer
@@ -34,21 +34,12 @@ def exported(tmp_path_factory):
     model.save(root / "source.keras")
     paths = {"source": root / "source.keras"}
     for image_format, name in FORMATS.items():
-        if image_format == "onnx" and not _has_onnx():
+        if image_format == "onnx" and not has_onnx():
             continue
         args = ["export", str(root / "source.keras"), "--format", image_format, "-o", str(root / name)]
         assert main(args) == 0
         paths[image_format] = root / name
     return model, paths
-
-
-def _has_onnx() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("image_format", sorted(FORMATS))
