@@ -38,7 +38,9 @@ def randomised(model, seed: int = 0, scale: float = 0.1):
 
 
 def saved_tiny_s2dnet(folder):
-    """A width-8 s2dnet with weights randomised at scale 0.05, and its path `folder/tiny.keras`."""
+    """A width-8 s2dnet with weights randomised at scale 0.05, and its path `folder/tiny.keras`.
+    Seeded, so a test's thresholds see the same model on every run (Glorot draws otherwise vary)."""
+    keras.utils.set_random_seed(0)
     model = randomised(build_model("s2dnet", width=8), scale=0.05)
     path = folder / "tiny.keras"
     model.save(path)

@@ -39,9 +39,10 @@ def test_output_is_consistent_by_default(model, tmp_path, orientation):
         assert (
             main(["restore", str(source), "-o", str(tmp_path / out), "--model", model, *TILING, *flags]) == 0
         )
-    # 8-bit rounding of the output leaves each coefficient a little past its interval's end.
+    # 8-bit rounding of the output leaves each coefficient a little past its interval's end; the
+    # unprojected output of the random model lies well outside (0.97-2.65 over four unseeded ones).
     assert luma_excess(tmp_path / "on" / "a.png", source) < 0.25
-    assert luma_excess(tmp_path / "off" / "a.png", source) > 1
+    assert luma_excess(tmp_path / "off" / "a.png", source) > 0.5
 
 
 def test_grayscale_and_png_inputs(model, tmp_path):
