@@ -28,6 +28,7 @@ from unjpeg.baselines import runs, training_loop
 from unjpeg.baselines.conditioning import is_conditioned
 from unjpeg.baselines.models import CUSTOM_OBJECTS, build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
+from unjpeg.baselines.train import init_weights
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.distribute import make_strategy
 from unjpeg.gan.model import JpegGAN, LossWeights, checkpoint_manager, export_generator, validate
@@ -62,28 +63,38 @@ class GanConfig(training_loop.RunConfig):
     devices: int = 0  # 0: every GPU, else the CPU
 
 
-def load_init_generator(init: str | Path, model: str):
-    """The init run's generator, rebuilt float32 by `build_model`, and its builder kwargs.
+def load_init_generator(init: str | Path, model: str, model_kwargs: dict | None = None):
+    """The generator to fine-tune, rebuilt float32 by `build_model`, and its builder kwargs.
 
-    Reads `init/generator.keras`, else `init/checkpoint.keras` (an unfinished L2 run). Stops with a clear
-    error if the init run trained another model than `model`.
+    `init` is an L2 run folder (its `generator.keras`, else the `checkpoint.keras` of an unfinished run;
+    its config gives the builder kwargs) or a `.keras` generator such as a shipped model, whose kwargs
+    `model_kwargs` must give. `model_kwargs` may also grow the init (more s2dnet blocks, `conditioned`):
+    `baselines.train.init_weights` copies it by layer name, so the grown generator starts computing
+    exactly what `init` did. Stops with a clear error if the init run trained another model than `model`.
     """
     init = Path(init)
-    trained = runs.load_config(init).get("model")
-    if trained != model:
-        raise runs.RunFolderError(
-            f"{init}: the init run trained {trained!r}, not {model!r}; pass --generator {trained}"
-        )
-    path = init / "generator.keras"
-    if not path.is_file():
-        path = init / "checkpoint.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{init}: no generator.keras nor checkpoint.keras; train the L2 run first")
-    kwargs = runs.load_config(init).get("model_kwargs", {})
+    kwargs = dict(model_kwargs or {})
+    if init.is_dir():
+        trained = runs.load_config(init).get("model")
+        if trained != model:
+            raise runs.RunFolderError(
+                f"{init}: the init run trained {trained!r}, not {model!r}; pass --generator {trained}"
+            )
+        kwargs = {**runs.load_config(init).get("model_kwargs", {}), **kwargs}
+        path = init / "generator.keras"
+        if not path.is_file():
+            path = init / "checkpoint.keras"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{init}: no generator.keras nor checkpoint.keras; train the L2 run first"
+            )
+    elif init.suffix == ".keras" and init.is_file():
+        path = init
+    else:
+        raise FileNotFoundError(f"{init}: --init needs an L2 run folder, shipped:NAME or a .keras generator")
     with dtype_policy("float32"):
         generator = build_model(model, **kwargs)
-    saved = keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
-    generator.set_weights(saved.get_weights())
+    init_weights(generator, keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False))
     return generator, kwargs
 
 
@@ -134,7 +145,9 @@ def train_gan(
     init_weights = None  # on resume, the checkpoint holds every weight
     if not found:
         if init is None:
-            raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")
+            raise ValueError(
+                "--init is required: the L2 run folder, shipped:NAME or .keras generator to fine-tune"
+            )
         generator, state = init(), {"step": 0, "epoch": 0}
         generator.save(out / "generator_l2.keras")
         init_weights = generator.get_weights()

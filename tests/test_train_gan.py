@@ -171,7 +171,33 @@ def test_cli_needs_init_for_a_new_run(l2_run, capsys):
         str(l2_run / "x"),
     ]
     assert cli.main(argv) == 2
-    assert "--init RUN is required" in capsys.readouterr().err
+    assert "--init is required" in capsys.readouterr().err
+
+
+def test_a_keras_init_grown_conditioned_starts_exactly_where_it_was(l2_run, tmp_path):
+    path = l2_run / "l2" / "generator.keras"
+    expected = np.asarray(keras.models.load_model(path)(PROBE))
+    generator, kwargs = load_init_generator(path, "s2dnet", {"width": 8, "conditioned": True})
+    assert kwargs == {"width": 8, "conditioned": True} and len(generator.inputs) == 2
+    tables = np.random.default_rng(2).random((2, 128), dtype=np.float32)  # the FiLM starts at zero
+    np.testing.assert_allclose(np.asarray(generator([PROBE, tables])), expected, atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="needs an L2 run folder, shipped:NAME or a .keras"):
+        load_init_generator(tmp_path / "missing.keras", "s2dnet", {"width": 8})
+
+
+def test_cli_fine_tunes_a_keras_generator_conditioned_on_real_jpegs(l2_run, capsys):
+    out = l2_run / "gan_from_keras"
+    argv = ["train-gan", "--generator", "s2dnet", "--data", str(l2_run / "photos"), "--out", str(out)]
+    init = ["--init", str(l2_run / "l2" / "generator.keras"), "--width", "8", "--conditioned"]
+    real = ["--degradation", "real", "--d-width", "4", "--steps", "2"]
+    assert cli.main([*argv, *init, *real, *SMALL]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_kwargs"] == {"width": 8, "conditioned": True} and config["degradation"] == "real"
+    assert len(keras.models.load_model(out / "generator.keras").inputs) == 2
+    # A shipped or .keras init carries no builder kwargs: without them, the layers cannot match.
+    capsys.readouterr()
+    assert cli.main([*argv[:-1], str(l2_run / "x"), "--init", "shipped:l2", *real, *SMALL]) == 2
+    assert "--init: layer" in capsys.readouterr().err
 
 
 def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run, monkeypatch, capsys):

@@ -21,6 +21,16 @@ log = logging.getLogger("unjpeg")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    add_builder_arguments(parser)
+    parser.add_argument(
+        "--init",
+        help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
+    )
+    add_run_options(parser)
+
+
+def add_builder_arguments(parser: argparse.ArgumentParser) -> None:
+    """The s2dnet builder options that `builder_kwargs` reads; shared with `unjpeg train-gan`."""
     parser.add_argument("--blocks", type=int, help="s2dnet residual blocks (default 4)")
     parser.add_argument(
         "--conditioned",
@@ -28,11 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="s2dnet takes the JPEG's quantization tables as a second input (FiLM per block)",
     )
-    parser.add_argument(
-        "--init",
-        help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
-    )
-    add_run_options(parser)
+
+
+def builder_kwargs(args: argparse.Namespace, model: str) -> dict:
+    """The `build_model` kwargs given on the command line (--width, --blocks, --conditioned); {} if none."""
+    for flag, value in (("--blocks", args.blocks), ("--conditioned", args.conditioned)):
+        if value and model != "s2dnet":
+            raise ValueError(f"{flag} applies to s2dnet only, not {model}")
+    builder = {"width": args.width, "num_blocks": args.blocks, "conditioned": args.conditioned}
+    return {key: value for key, value in builder.items() if value}
 
 
 def init_path(source: str) -> Path:
@@ -58,12 +72,8 @@ def log_precision(chosen: Precision | None, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from unjpeg.baselines.train import TrainConfig, train
 
-    for flag, value in (("--blocks", args.blocks), ("--conditioned", args.conditioned)):
-        if value and args.model != "s2dnet":
-            raise ValueError(f"{flag} applies to s2dnet only, not {args.model}")
+    kwargs = builder_kwargs(args, args.model)
     saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
-    builder = {"width": args.width, "num_blocks": args.blocks, "conditioned": args.conditioned}
-    kwargs = {key: value for key, value in builder.items() if value}
     precision = chosen_precision(args.precision, args.resume, saved)
     given = {
         **given_run_options(args),

@@ -1,18 +1,20 @@
 """`unjpeg train-gan`: GAN fine-tuning of an L2 run's generator (`gan.train_gan`), from the command line.
 
-Options merge by `unjpeg.options.merged_config`; the --init L2 run folder is read here and the library gets
-its float32 generator.
+Options merge by `unjpeg.options.merged_config`; the --init generator (an L2 run folder, shipped:NAME or a
+.keras file) is resolved here and the library gets it float32, grown by --blocks / --conditioned if given.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from unjpeg.baselines import runs
 from unjpeg.baselines.models import MODELS
 from unjpeg.options import add_run_options, given_run_options, merged_config
-from unjpeg.train_cli import chosen_precision, log_precision
+from unjpeg.sources import keras_path
+from unjpeg.train_cli import add_builder_arguments, builder_kwargs, chosen_precision, log_precision
 
 log = logging.getLogger("unjpeg")
 
@@ -25,7 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--generator", required=True, choices=sorted(MODELS), help="must match --init's model"
     )
-    parser.add_argument("--init", help="L2 run folder to start from (default on --resume: the saved one)")
+    parser.add_argument(
+        "--init",
+        help="generator to fine-tune: an L2 run folder, shipped:NAME or .keras (default on --resume: the "
+        "saved one); a shipped or .keras init needs its --blocks, and --conditioned adds the tables input",
+    )
+    add_builder_arguments(parser)
     add_run_options(parser)
     gan = parser.add_argument_group("GAN (defaults: gan.train_gan.GanConfig)")
     gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 250)")
@@ -45,18 +52,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gan.add_argument("--devices", type=int, help="replicas: N GPUs, or N logical CPU devices without GPU")
 
 
-def init_kwargs(init: str, width: int | None) -> dict:
-    """The builder kwargs of the --init run's generator; a --width that differs from them is an error."""
-    kwargs = runs.load_config(init).get("model_kwargs", {})
+def init_source(init: str) -> str:
+    """The run folder or `.keras` file behind --init (shipped:NAME resolves to its file)."""
+    if (Path(init) / "config.json").is_file():
+        return init
+    path = keras_path(init)
+    if path is None:
+        raise runs.RunFolderError(
+            f"{init}: --init needs an L2 run folder, shipped:NAME or a .keras generator"
+        )
+    return str(path)
+
+
+def init_kwargs(init: str, given: dict) -> dict:
+    """The builder kwargs of the generator fine-tuned from --init: the init run's, grown by `given`
+    (--blocks, --conditioned); a --width that differs from the run's is an error."""
+    kwargs = runs.load_config(init).get("model_kwargs", {}) if (Path(init) / "config.json").is_file() else {}
+    width = given.get("width")
     if width and kwargs.get("width", width) != width:
         raise ValueError(f"{init}: the init generator was built with {kwargs}, not width {width}")
-    return kwargs
+    return {**kwargs, **given}
 
 
 def config_from_args(args: argparse.Namespace):
     """The run's `GanConfig`, and the `Precision` chosen (None: the resumed run's own)."""
     from unjpeg.gan.train_gan import GanConfig
 
+    kwargs = builder_kwargs(args, args.generator)
     saved = runs.load_config(args.out) if args.resume else runs.split_of_init(args.init)
     precision = chosen_precision(args.precision, args.resume, saved, mixed_float16=bool(args.mixed_precision))
     given = {
@@ -68,12 +90,14 @@ def config_from_args(args: argparse.Namespace):
         "precision": precision.name if precision else None,
     }
     if args.resume:
-        given["model_kwargs"] = {**saved.get("model_kwargs", {}), "width": args.width} if args.width else None
+        given["model_kwargs"] = {**saved.get("model_kwargs", {}), **kwargs} if kwargs else None
     elif args.init:
-        given["model_kwargs"] = init_kwargs(args.init, args.width)
+        given["model_kwargs"] = init_kwargs(args.init, kwargs)
     config = merged_config(GanConfig, given, saved, args.resume, args.epochs)
     if not config.init:
-        raise ValueError("--init RUN is required: the L2 run folder whose generator is fine-tuned")
+        raise ValueError(
+            "--init is required: the L2 run folder, shipped:NAME or .keras generator to fine-tune"
+        )
     return config, precision
 
 
@@ -82,10 +106,14 @@ def run(args: argparse.Namespace) -> int:
 
     config, precision = config_from_args(args)
     log_precision(precision, config.precision)
+
+    def load():
+        return load_init_generator(init_source(config.init), config.model, config.model_kwargs)[0]
+
     if args.resume:  # needed only if there is no checkpoint: read then
-        init = lambda: load_init_generator(config.init, config.model)[0]  # noqa: E731
+        init = load
     else:  # read first, so that a bad --init fails before the run folder is made
-        generator = load_init_generator(config.init, config.model)[0]
+        generator = load()
         init = lambda: generator  # noqa: E731
     out = train_gan(config, resume=args.resume, force=args.force, init=init)
     log.info("generator (EMA): %s", out / "generator.keras")
