@@ -32,7 +32,8 @@ RUNTIMES = {"keras": "TensorFlow", "savedmodel": "TensorFlow", "onnx": "ONNX Run
 
 
 def synthetic_photo(path: Path, width: int, height: int) -> None:
-    """Smooth gradients, a sinusoidal texture, hard checker edges and fine noise, saved as JPEG quality 30."""
+    """Smooth gradients, a sinusoidal texture, hard checker edges and fine noise, saved as JPEG quality 30
+    (Pillow's default 4:2:0), so that a restore of it runs the consistency projection."""
     from PIL import Image
 
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -69,14 +70,15 @@ def keras_model(source: str):
 
 
 class TimedModel:
-    """Wraps a restorer's model function: counts the pixels fed to it and the seconds spent inside it."""
+    """Wraps a restorer's model function: counts the pixels fed to it and the seconds spent inside it.
+    Arguments after the batch (a conditioned model's (B, 128) tables) are passed through unchanged."""
 
     def __init__(self, fn):
         self.fn, self.pixels, self.seconds = fn, 0, 0.0
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch: np.ndarray, *args) -> np.ndarray:
         start = time.perf_counter()
-        output = self.fn(batch)  # every restorer returns NumPy, so the work is done on return
+        output = self.fn(batch, *args)  # every restorer returns NumPy, so the work is done on return
         self.seconds += time.perf_counter() - start
         self.pixels += batch.shape[0] * batch.shape[1] * batch.shape[2]
         return output
@@ -95,24 +97,41 @@ def matmul_gflops(n: int, dtype: str = "float32", repeats: int = 3) -> float:
 def restore_phases(
     restorer, timed: TimedModel, image: Path, target: Path, png_level: int | None = None
 ) -> dict:
-    """One restore of `image` into `target` by the steps of `files.restore_path`, each timed: seconds of
-    decode (read and checks), model (inside the calls), blending (the rest of the tiling) and
-    encode_write (8-bit rounding, PNG encode, atomic write)."""
+    """One restore of `image` into `target` by the steps of `files.restore_to_image` and `write_restored`,
+    each timed: seconds of decode (read, checks, and a conditioned restorer's tables from the header),
+    model (inside the calls), blending (the rest of the tiling), consistency (`project_onto_file`, JPEG
+    inputs only: 0 for any other file, which it leaves alone) and encode_write (8-bit rounding, PNG
+    encode, atomic write). The five add up to total."""
+    from unjpeg.data.consistency import project_onto_file
     from unjpeg.data.images import read_image, to_pil
+    from unjpeg.data.jpeg_file import looks_like_jpeg
 
-    from unjpeg.files import FileOptions, refuse_unsupported, to_uint8_inplace, write_atomic
+    from unjpeg.files import FileOptions, file_tables, refuse_unsupported, to_uint8_inplace, write_atomic
     from unjpeg.tiling import restore_image
 
     options = FileOptions() if png_level is None else FileOptions(png_compress_level=png_level)
     timed.pixels, timed.seconds = 0, 0.0
     start = time.perf_counter()
-    loaded = read_image(image, keep_alpha=True)
+    loaded = read_image(image, keep_alpha=True, max_pixels=options.max_pixels)
     refuse_unsupported(image, loaded.bit_depth)
+    tables = file_tables(image) if restorer.conditioned else None
+    project = options.consistency and looks_like_jpeg(image)
     decoded = time.perf_counter()
     tiling = options.tiling
-    restored = restore_image(restorer, loaded.pixels, tiling.tile, tiling.overlap, restorer.fixed_size)
+    restored = restore_image(
+        restorer,
+        loaded.pixels,
+        tile=tiling.tile,
+        overlap=tiling.overlap,
+        fixed_size=restorer.fixed_size,
+        self_ensemble=tiling.self_ensemble,
+        tables=tables,
+    )
     del loaded.pixels
-    tiled = time.perf_counter()
+    tiled = projected = time.perf_counter()
+    if project:
+        restored, _ = project_onto_file(restored, image)  # in place
+        projected = time.perf_counter()
     pil = to_pil(to_uint8_inplace(restored), loaded.alpha)
     write_atomic(pil, target, "PNG", {"compress_level": options.png_compress_level})
     written = time.perf_counter()
@@ -120,7 +139,8 @@ def restore_phases(
         "decode": decoded - start,
         "model": timed.seconds,
         "blending": tiled - decoded - timed.seconds,
-        "encode_write": written - tiled,
+        "consistency": projected - tiled,
+        "encode_write": written - projected,
         "total": written - start,
     }
 
@@ -147,7 +167,7 @@ def measure_restore(
     else:
         loaded = keras_restorer(model, source, choose_precision(precision))
     timed = TimedModel(loaded.fn)
-    restorer = Restorer(loaded.name, timed, loaded.fixed_size, loaded.precision)
+    restorer = Restorer(loaded.name, timed, loaded.fixed_size, loaded.precision, loaded.conditioned)
     with Image.open(image) as opened:
         width, height = opened.size
     window = [restorer.fixed_size or min(side, TILE + 2 * OVERLAP) for side in (height, width)]
@@ -160,7 +180,8 @@ def measure_restore(
     processed = timed.pixels
     peak = peak_rss_mb()  # read before the FLOP count and the matmul, which allocate more
     pixels = width * height
-    flops = flops_per_pixel(model) if model is not None else None
+    # `baselines.flops` traces one image input, so a conditioned model (two inputs) gets no FLOP count.
+    flops = flops_per_pixel(model) if model is not None and not restorer.conditioned else None
     seconds = phases["total"]
     return {
         "inference": {
@@ -178,7 +199,8 @@ def measure_restore(
 
 def compute_rate(flops, processed: int, pixels: int, phases: dict, precision: str, matmul: int) -> dict:
     """GFLOP/s of the model calls and of the whole restore, against both matmul ceilings measured now;
-    the fraction is of the ceiling of `precision`. `flops` per pixel is None for non-Keras models."""
+    the fraction is of the ceiling of `precision`. `flops` per pixel is None for non-Keras and
+    conditioned models."""
     ceilings = {dtype: matmul_gflops(matmul, dtype) for dtype in ("float32", "bfloat16")}
     ceiling = ceilings["bfloat16" if precision == "bfloat16" else "float32"]
     achieved = flops * processed / phases["model"] / 1e9 if flops else None

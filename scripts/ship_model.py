@@ -2,42 +2,121 @@
 
     python scripts/ship_model.py runs/s2dnet_l2 --name l2 --reports report/cbsd68 report/mcmaster report/classic5
     python scripts/ship_model.py runs/s2dnet6_l2 --name l2 --earlier runs/s2dnet_l2 --reports report/cbsd68
+    python scripts/ship_model.py runs/l2_real --name l2 --float16 --reports report/real_cbsd68
 
 The card records the architecture, parameters, FLOPs per pixel, training data and schedule, loss weights,
-and the `unjpeg compare` tables of the given report folders (each holds a metrics.json).
+and the `unjpeg compare` tables of the given report folders (each holds a metrics.json), one line per
+model, consistency and condition (quality, chroma, double compression). Sections of an existing card that
+the script does not write (a `## Why these loss weights`, say) are kept at its end.
+
+`--float16` stores the weights as float16 in the `.keras` file (half the size in every clone's history);
+Keras casts them back to the float32 variables on load. The script prints the largest change of any
+weight and of the output on a probe image, so that the loss can be checked before it is committed.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
+import h5py
+import numpy as np
 from unjpeg.baselines import runs
 from unjpeg.baselines.flops import describe
 
+from unjpeg.report_columns import condition_of, fmt, label, value
 from unjpeg.sources import SHIPPED_DIR, load_keras_generator
+
+# (key, header, digits) of the card's compare tables; a key a row lacks (the JPEG's Δ) shows as –.
+CARD_COLUMNS = (
+    ("psnr", "PSNR", 2),
+    ("delta_psnr", "ΔPSNR", 2),
+    ("worst_delta_psnr", "worst ΔPSNR", 2),
+    ("psnr_y", "PSNR-Y", 2),
+    ("ssim", "SSIM", 4),
+    ("lpips", "LPIPS", 3),
+    ("delta_lpips", "ΔLPIPS", 3),
+    ("laplacian_var_ratio", "Laplacian-var ratio", 3),
+    ("gradient_ratio", "gradient ratio", 3),
+)
+WEIGHTS_FILE = "model.weights.h5"  # the member of a .keras zip that holds the variables
 
 
 def compare_table(report: Path) -> str:
-    """A Markdown table of a compare report: one line per model and quality."""
+    """A Markdown table of a compare report: one line per model (+consistency) and condition, sorted by
+    quality, chroma and double compression; within a condition the report's order (JPEG first)."""
     metrics = json.loads((report / "metrics.json").read_text())
+    header = ["model", "QF", "chroma", "double", *(name for _, name, _ in CARD_COLUMNS)]
     lines = [
         f"`{metrics['data']}` ({metrics['rows'][0]['n_images']} images)",
         "",
-        "| model | QF | PSNR | PSNR-Y | SSIM | PSNR-B | LPIPS | Laplacian-var ratio | gradient ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(header) + " |",
+        "|---" * len(header) + "|",
     ]
-    for row in sorted(metrics["rows"], key=lambda r: r["quality"]):  # stable: jpeg, then the models
-        sharp = row["sharpness"]
-        lpips = "–" if row["lpips"] is None else f"{row['lpips']:.3f}"
-        lines.append(
-            f"| {row['model']} | {row['quality']} | {row['psnr']:.2f} | {row['psnr_y']:.2f} | {row['ssim']:.4f} | "
-            f"{row['psnr_b']:.2f} | {lpips} | {sharp['laplacian_var_ratio']:.3f} | {sharp['gradient_ratio']:.3f} |"
-        )
+    rows = sorted(metrics["rows"], key=lambda r: (condition_of(r)[0], *map(str, condition_of(r)[1:])))
+    for row in rows:
+        quality, subsampling, double = condition_of(row)
+        cells = [label(row), str(quality), subsampling, double or "–"]
+        cells += [fmt(value(row, key), digits) for key, _, digits in CARD_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def hand_written_sections(card: str) -> list[str]:
+    """The `## ` sections of an existing card that `model_card` does not write, in their order."""
+    generated = ("## Training curve", "## `unjpeg compare`")
+    sections = re.split(r"(?m)^(?=## )", card)[1:]
+    return [section.rstrip() for section in sections if not section.startswith(generated)]
+
+
+def store_float16(source: Path, target: Path) -> None:
+    """Copy the `.keras` file `source` to `target` with every float32 weight stored as float16.
+
+    Only the zip member `model.weights.h5` changes; Keras casts each dataset to its float32 variable on
+    load. A weight beyond float16's range (±65504) is refused rather than stored as infinity.
+    """
+    with zipfile.ZipFile(source) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    weights = io.BytesIO()
+    with h5py.File(io.BytesIO(members[WEIGHTS_FILE]), "r") as old, h5py.File(weights, "w") as new:
+
+        def copy(name, item):
+            if isinstance(item, h5py.Group):
+                new.require_group(name).attrs.update(item.attrs)
+                return
+            data = item[()]
+            if data.dtype == np.float32:
+                if np.abs(data).max(initial=0.0) > np.finfo(np.float16).max:
+                    raise ValueError(f"{source}: weight {name} exceeds float16's range")
+                data = data.astype(np.float16)
+            new.create_dataset(name, data=data).attrs.update(item.attrs)
+
+        new.attrs.update(old.attrs)
+        old.visititems(copy)
+    members[WEIGHTS_FILE] = weights.getvalue()
+    with zipfile.ZipFile(target, "w") as archive:  # stored, as Keras writes it
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def float16_loss(source: Path, stored: Path) -> dict:
+    """The largest |change| of a weight, and of the output on a fixed 64×64 probe, between `source` and
+    its float16 copy `stored` (both float32 compute)."""
+    original, rounded = load_keras_generator(source), load_keras_generator(stored)
+    weight = max(
+        float(np.abs(np.asarray(a) - np.asarray(b)).max())
+        for a, b in zip(original.weights, rounded.weights, strict=True)
+    )
+    probe = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
+    inputs = [probe, np.full((1, 128), 0.5, np.float32)] if len(original.inputs) == 2 else probe
+    output = float(np.abs(np.asarray(original(inputs)) - np.asarray(rounded(inputs))).max())
+    return {"weight": weight, "output": output}
 
 
 def training_curve(run: Path, every: int = 4) -> str:
@@ -72,8 +151,7 @@ def stage_lines(run: Path) -> list[str]:
         f"- **Training**: {'GAN (L2 + LPIPS + adversarial, EMA weights)' if gan else 'L2 (MSE)'}; "
         f"data `{config['data']}` (lossless photos; no evaluation set), patch {config['patch']}, "
         f"batch {config['batch']}, {steps_text}, {lr}",
-        f"- **JPEG quality range**: {config['quality'][0]}–{config['quality'][1]} (Pillow, 4:2:0; "
-        f"{config.get('gray_fraction', 0):.0%} of patches grayscale)",
+        degradation_line(config),
         "- **Loss weights**: "
         + (
             f"pixel (MSE) {config['pixel_weight']}, LPIPS-alex {config['lpips_weight']}, "
@@ -87,12 +165,39 @@ def stage_lines(run: Path) -> list[str]:
     return lines
 
 
+def degradation_line(config: dict) -> str:
+    """How the run's training JPEGs were made: classic (Pillow 4:2:0) or real (`data.degradations`)."""
+    low, high = config["quality"]
+    gray = f"{config.get('gray_fraction', 0):.0%} of patches grayscale"
+    if config.get("degradation", "classic") != "real":
+        return f"- **JPEG quality range**: {low}–{high} (Pillow, 4:2:0; {gray})"
+    blind = (
+        f"; {config['blind_fraction']:.0%} of patches without their tables"
+        if "blind_fraction" in config
+        else ""
+    )
+    return (
+        f"- **JPEGs (real)**: quality {low}–{high} mixed with a high-quality share, 4:4:4 / 4:2:2 / 4:2:0, "
+        f"IJG tables rescaled per frequency for a share, shifted double compression for a share "
+        f"(`data/degradations.py`); {gray}{blind}"
+    )
+
+
 def architecture_line(config: dict) -> str:
     return f"- **Architecture**: `{config['model']}` {config.get('model_kwargs') or '(builder defaults)'}"
 
 
-def model_card(name: str, run: Path, generator, reports: list[Path], earlier: list[Path]) -> str:
-    """The Markdown model card; `earlier` are the run folders of earlier training stages, oldest first."""
+def model_card(
+    name: str,
+    run: Path,
+    generator,
+    reports: list[Path],
+    earlier: list[Path],
+    kept: list[str] = (),
+    float16: bool = False,
+) -> str:
+    """The Markdown model card; `earlier` are the run folders of earlier training stages, oldest first;
+    `kept` are hand-written sections of the previous card, appended as they were."""
     config = json.loads((run / "config.json").read_text())
     info = describe(generator)
     lines = [
@@ -103,6 +208,10 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
         f"- **FLOPs per pixel**: {info['flops_per_pixel'] / 1e3:.0f} k (multiply-add = 2)",
         *stage_lines(run),
     ]
+    if float16:
+        lines.append(
+            "- **Stored**: weights in float16 (`scripts/ship_model.py --float16`), computed in float32"
+        )
     validation = (
         f"Validation: grid-aligned {config['val_size']}-px centre crops of the images held out of "
         f"`{config['data']}` (split seed {runs.split_seed(config)}), PSNR in dB and LPIPS-alex "
@@ -117,6 +226,8 @@ def model_card(name: str, run: Path, generator, reports: list[Path], earlier: li
     lines += ["## `unjpeg compare` on the development sets", ""]
     for report in reports:
         lines += [compare_table(report), ""]
+    for section in kept:
+        lines += ["", section, ""]
     return "\n".join(lines)
 
 
@@ -128,14 +239,22 @@ def main() -> None:
     parser.add_argument(
         "--earlier", nargs="*", type=Path, default=[], help="run folders of earlier stages, oldest first"
     )
+    parser.add_argument("--float16", action="store_true", help="store the weights as float16")
     args = parser.parse_args()
     source = args.run / "generator.keras"
     generator = load_keras_generator(source)
     SHIPPED_DIR.mkdir(exist_ok=True)
-    shutil.copyfile(source, SHIPPED_DIR / f"{args.name}.keras")
-    card = model_card(args.name, args.run, generator, args.reports, args.earlier)
-    (SHIPPED_DIR / f"{args.name}.md").write_text(card + "\n")
-    print(f"shipped {SHIPPED_DIR / args.name}.keras ({source.stat().st_size / 2**20:.1f} MiB) and its card")
+    target, card_path = SHIPPED_DIR / f"{args.name}.keras", SHIPPED_DIR / f"{args.name}.md"
+    if args.float16:
+        store_float16(source, target)
+        loss = float16_loss(source, target)
+        print(f"float16: largest weight change {loss['weight']:.2e}, output change {loss['output']:.2e}")
+    else:
+        shutil.copyfile(source, target)
+    kept = hand_written_sections(card_path.read_text()) if card_path.is_file() else []
+    card = model_card(args.name, args.run, generator, args.reports, args.earlier, kept, args.float16)
+    card_path.write_text(card + "\n")
+    print(f"shipped {target} ({target.stat().st_size / 2**20:.1f} MiB) and its card")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,15 @@ from PIL import Image
 from unjpeg.baselines.flops import flops_per_pixel
 from unjpeg.baselines.models import build_model
 
-from tests.helpers import saved_tiny_s2dnet
+from tests.helpers import randomised, saved_tiny_s2dnet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_restore  # noqa: E402
+
+from unjpeg.files import FileOptions, file_tables, restore_path  # noqa: E402
+from unjpeg.sources import Restorer  # noqa: E402
+
+PHASES = ("decode", "model", "blending", "consistency", "encode_write")
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +56,9 @@ def test_worker_prints_one_json_line_that_adds_up(tiny, tmp_path, capsys):
         and compute["ceiling_bfloat16_gflops"] > 0
     )
     phases = result["phases"]
-    parts = phases["decode"] + phases["model"] + phases["blending"] + phases["encode_write"]
+    parts = sum(phases[key] for key in ("decode", "model", "blending", "consistency", "encode_write"))
     assert parts == pytest.approx(phases["total"]) and phases["total"] == inference["seconds"]
+    assert phases["consistency"] > 0  # the photo is a JPEG, so its output is projected
     assert min(phases.values()) >= 0 and phases["startup_load"] > 0 and inference["precision"] == "float32"
     with Image.open(image.with_suffix(".restored.png")) as restored:
         assert restored.size == (600, 16)
@@ -91,6 +97,82 @@ def test_timed_model_counts_every_image_of_a_batch():
     np.testing.assert_array_equal(timed(batch), batch * 2)
     timed(batch[:1])
     assert timed.pixels == 4 * 8 * 5 and timed.seconds > 0
+
+
+def test_timed_model_passes_the_tables_through():
+    timed = bench_restore.TimedModel(lambda batch, tables: batch * tables[:, :1, None, None])
+    batch, tables = np.ones((2, 8, 5, 3), np.float32), np.full((2, 128), 0.5, np.float32)
+    np.testing.assert_array_equal(timed(batch, tables), batch * 0.5)
+    assert timed.pixels == 2 * 8 * 5
+
+
+def photo_pair(folder: Path) -> tuple[Path, Path]:
+    """The 64×48 synthetic JPEG and the same pixels as a PNG."""
+    jpeg, png = folder / "photo.jpg", folder / "photo.png"
+    bench_restore.synthetic_photo(jpeg, 64, 48)
+    with Image.open(jpeg) as opened:
+        opened.save(png)
+    return jpeg, png
+
+
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_phases_write_what_unjpeg_restore_writes(tmp_path, conditioned):
+    """Same pixels as `files.restore_path` (so the projection ran), and a conditioned model gets the
+    file's own tables on a JPEG and blind zeros on a PNG, as `unjpeg restore` gives them."""
+    jpeg, png = photo_pair(tmp_path)
+    seen = []
+
+    def stand_in(batch, *tables):  # the output depends on the tables, so a wrong vector changes pixels
+        seen.extend(tables)
+        return batch * 0.9 + (tables[0].mean(axis=1)[:, None, None, None] if tables else 0.05)
+
+    timed = bench_restore.TimedModel(stand_in)
+    restorer = Restorer("stand-in", timed, conditioned=conditioned)
+    for image in (jpeg, png):
+        target, expected = (
+            tmp_path / f"{image.suffix[1:]}.bench.png",
+            tmp_path / f"{image.suffix[1:]}.cli.png",
+        )
+        seen.clear()
+        bench_restore.restore_phases(restorer, timed, image, target)
+        if conditioned:
+            assert file_tables(jpeg).any() and seen
+            for tables in seen:
+                np.testing.assert_array_equal(tables, np.broadcast_to(file_tables(image), tables.shape))
+        else:
+            assert not seen
+        restore_path(restorer, image, expected, FileOptions())
+        np.testing.assert_array_equal(np.asarray(Image.open(target)), np.asarray(Image.open(expected)))
+
+
+def test_consistency_is_a_phase_of_jpeg_inputs_only(tmp_path):
+    jpeg, png = photo_pair(tmp_path)
+    timed = bench_restore.TimedModel(lambda batch: batch * 0.9 + 0.05)
+    restorer = Restorer("stand-in", timed)
+    for image in (jpeg, png):
+        phases = bench_restore.restore_phases(restorer, timed, image, tmp_path / f"{image.suffix[1:]}.png")
+        assert min(phases.values()) >= 0 and timed.pixels == 64 * 48
+        assert sum(phases[key] for key in PHASES) == pytest.approx(phases["total"], rel=1e-9)
+        if image == jpeg:
+            assert phases["consistency"] > 0
+        else:
+            assert phases["consistency"] == 0  # project_onto_file leaves a PNG alone
+
+
+def test_worker_times_a_conditioned_model(tmp_path, capsys):
+    from unjpeg.baselines.models import build_model
+
+    model = randomised(build_model("s2dnet", width=8, conditioned=True), scale=0.05)
+    path = tmp_path / "conditioned.keras"
+    model.save(path)
+    jpeg, _ = photo_pair(tmp_path)
+    assert bench_restore.main([str(path), str(jpeg), "--repeats", "1", "--matmul", "64"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    phases = result["phases"]
+    assert all(np.isfinite(phases[key]) and phases[key] >= 0 for key in (*PHASES, "total", "startup_load"))
+    assert phases["model"] > 0 and phases["consistency"] > 0
+    assert result["compute"]["processed_per_image_pixel"] == 1.0  # one window: the image is under a tile
+    assert result["compute"]["flops_per_pixel"] is None  # baselines.flops traces one input only
 
 
 def test_best_seconds_runs_each_repeat_and_keeps_the_fastest():

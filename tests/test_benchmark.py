@@ -33,6 +33,9 @@ def test_quick_run_writes_every_section(tiny, tmp_path, capsys):
         assert "error" not in row, row
         assert row["seconds"] > 0 and row["mp_per_s"] > 0 and row["peak_rss_mb"] >= row["rss_loaded_mb"] > 0
         assert row["phases"]["startup_load"] > 0 and row["phases"]["total"] == row["seconds"]
+        assert row["phases"]["consistency"] > 0  # the synthetic photo is a JPEG: its output is projected
+        share = 100 * row["phases"]["consistency"] / row["seconds"]
+        assert row["consistency_percent"] == pytest.approx(share) and 0 < share < 100
     for row in result["compute"]:
         assert row["flops_per_pixel"] > 0 and row["ceiling_gflops"] > 0 and row["fraction_of_ceiling"] > 0
         assert row["ceiling_gflops"] == row[f"ceiling_{row['precision']}_gflops"]  # its own precision's
@@ -52,9 +55,22 @@ def test_quick_run_writes_every_section(tiny, tmp_path, capsys):
         "float32 against bfloat16",
         "where a restore's time goes",
         "compute rate:",
+        "JPEG consistency:",
     )
     for title in (*titles, "training:", "exports of"):
         assert title in printed
+
+
+def test_consistency_table_shows_seconds_and_percent_of_the_restore():
+    rows = [
+        {"model": "m", "image": "4000×3000", "precision": "float32", "seconds": 20.0},
+        {"model": "m", "image": "4000×3000", "precision": "bfloat16", "error": "no bfloat16"},
+    ]
+    rows[0].update(phases={"consistency": 1.5, "total": 20.0}, consistency_percent=7.5)
+    title, _, header, first, *rest = benchmark.consistency_table(rows).splitlines()
+    assert "at most 10 %" in title and "consistency/restore %" in header
+    assert first.split() == ["m", "4000×3000", "float32", "20", "1.5", "7.5"]
+    assert rest == []  # a failed run has no phases to show
 
 
 def test_missing_model_fails_before_any_run(tmp_path, capsys):
