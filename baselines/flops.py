@@ -10,13 +10,19 @@ def flops_per_pixel(model: keras.Model, height: int = 64, width: int = 64) -> fl
     """Floating-point operations per output pixel for one (1, height, width, C) forward pass.
 
     A multiply-add counts as 2 FLOPs (the profiler's convention). Fixed-size models use their own size.
+    A conditioned generator's second input (the (1, 128) tables) is traced too; its FiLM MLP runs once
+    per image, so at 64×64 it adds a little to the per-pixel figure that a large photo would not see.
     """
     fixed = model.inputs[0].shape[1:3]
     if fixed[0] is not None:
         height, width = fixed
     channels = model.inputs[0].shape[-1]
-    spec = tf.TensorSpec((1, height, width, channels), tf.float32)
-    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    specs = [tf.TensorSpec((1, height, width, channels), tf.float32)]
+    specs += [tf.TensorSpec((1, *extra.shape[1:]), tf.float32) for extra in model.inputs[1:]]
+    forward = tf.function(
+        lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+    )
+    concrete = forward.get_concrete_function(*specs)
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.profiler import model_analyzer, option_builder
 

@@ -180,8 +180,7 @@ def measure_restore(
     processed = timed.pixels
     peak = peak_rss_mb()  # read before the FLOP count and the matmul, which allocate more
     pixels = width * height
-    # `baselines.flops` traces one image input, so a conditioned model (two inputs) gets no FLOP count.
-    flops = flops_per_pixel(model) if model is not None and not restorer.conditioned else None
+    flops = flops_per_pixel(model) if model is not None else None
     seconds = phases["total"]
     return {
         "inference": {
@@ -199,8 +198,7 @@ def measure_restore(
 
 def compute_rate(flops, processed: int, pixels: int, phases: dict, precision: str, matmul: int) -> dict:
     """GFLOP/s of the model calls and of the whole restore, against both matmul ceilings measured now;
-    the fraction is of the ceiling of `precision`. `flops` per pixel is None for non-Keras and
-    conditioned models."""
+    the fraction is of the ceiling of `precision`. `flops` per pixel is None for non-Keras models."""
     ceilings = {dtype: matmul_gflops(matmul, dtype) for dtype in ("float32", "bfloat16")}
     ceiling = ceilings["bfloat16" if precision == "bfloat16" else "float32"]
     achieved = flops * processed / phases["model"] / 1e9 if flops else None

@@ -15,3 +15,12 @@ def test_describe_reports_parameters_and_flops():
     info = describe(model)
     assert info["parameters"] == 8
     assert info["flops_per_pixel"] >= 12
+
+
+def test_a_conditioned_s2dnet_is_counted_with_its_tables_input():
+    from unjpeg.baselines.models import build_model
+
+    plain = flops_per_pixel(build_model("s2dnet", width=8, num_blocks=2), 32, 32)
+    conditioned = flops_per_pixel(build_model("s2dnet", width=8, num_blocks=2, conditioned=True), 32, 32)
+    # The FiLM MLP runs once per image: its FLOPs spread over the 32×32 pixels, plus the per-pixel FiLM.
+    assert plain < conditioned < 1.5 * plain
