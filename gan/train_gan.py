@@ -75,12 +75,13 @@ def load_init_generator(init: str | Path, model: str, model_kwargs: dict | None 
     init = Path(init)
     kwargs = dict(model_kwargs or {})
     if init.is_dir():
-        trained = runs.load_config(init).get("model")
+        config = runs.load_config(init)
+        trained = config.get("model")
         if trained != model:
             raise runs.RunFolderError(
                 f"{init}: the init run trained {trained!r}, not {model!r}; pass --generator {trained}"
             )
-        kwargs = {**runs.load_config(init).get("model_kwargs", {}), **kwargs}
+        kwargs = {**config.get("model_kwargs", {}), **kwargs}
         path = init / "generator.keras"
         if not path.is_file():
             path = init / "checkpoint.keras"

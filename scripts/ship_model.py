@@ -31,7 +31,7 @@ from unjpeg.baselines import runs
 from unjpeg.baselines.flops import describe
 
 from unjpeg.report_columns import condition_of, fmt, label, value
-from unjpeg.sources import SHIPPED_DIR, load_keras_generator
+from unjpeg.sources import SHIPPED_DIR, TABLES, load_keras_generator
 
 # (key, header, digits) of the card's compare tables; a key a row lacks (the JPEG's Δ) shows as –.
 CARD_COLUMNS = (
@@ -59,8 +59,12 @@ def compare_table(report: Path) -> str:
         "| " + " | ".join(header) + " |",
         "|---" * len(header) + "|",
     ]
-    rows = sorted(metrics["rows"], key=lambda r: (condition_of(r)[0], *map(str, condition_of(r)[1:])))
-    for row in rows:
+
+    def by_condition(row):  # quality as a number; chroma and double (None or "3,5@30") as text
+        quality, subsampling, double = condition_of(row)
+        return quality, subsampling, str(double)
+
+    for row in sorted(metrics["rows"], key=by_condition):
         quality, subsampling, double = condition_of(row)
         cells = [label(row), str(quality), subsampling, double or "–"]
         cells += [fmt(value(row, key), digits) for key, _, digits in CARD_COLUMNS]
@@ -114,7 +118,7 @@ def float16_loss(source: Path, stored: Path) -> dict:
         for a, b in zip(original.weights, rounded.weights, strict=True)
     )
     probe = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
-    inputs = [probe, np.full((1, 128), 0.5, np.float32)] if len(original.inputs) == 2 else probe
+    inputs = [probe, np.full((1, TABLES), 0.5, np.float32)] if len(original.inputs) == 2 else probe
     output = float(np.abs(np.asarray(original(inputs)) - np.asarray(rounded(inputs))).max())
     return {"weight": weight, "output": output}
 

@@ -53,15 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def init_source(init: str) -> str:
-    """The run folder or `.keras` file behind --init (shipped:NAME resolves to its file)."""
+    """The run folder, or the `.keras` file behind shipped:NAME or a path, that --init names; anything
+    else is passed on for `load_init_generator` to refuse with what it needs."""
     if (Path(init) / "config.json").is_file():
         return init
-    path = keras_path(init)
-    if path is None:
-        raise runs.RunFolderError(
-            f"{init}: --init needs an L2 run folder, shipped:NAME or a .keras generator"
-        )
-    return str(path)
+    return str(keras_path(init) or init)
 
 
 def init_kwargs(init: str, given: dict) -> dict:
