@@ -29,6 +29,7 @@ class TrainConfig(training_loop.RunConfig):
     """L2 training settings; the defaults are those of the README's runs."""
 
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
+    loss: str = "mse"  # a LOSSES key
 
 
 def psnr_per_image(clean, restored):
@@ -42,6 +43,30 @@ def psnr_per_image(clean, restored):
 def psnr(y_true, y_pred):
     """PSNR in dB of images in [0, 1] (the prediction clipped to [0, 1]), averaged over the batch."""
     return ops.mean(psnr_per_image(y_true, y_pred))
+
+
+# The per-patch MSE floor of `psnr_loss`, in [0, 1]² units: 1e-6 is 60 dB, above any 8-bit JPEG of a
+# photo (q100 with 4:4:4 decodes at about 50-58 dB), so the floor never decides the gradient of a real patch.
+PSNR_LOSS_FLOOR = 1e-6
+
+
+@keras.saving.register_keras_serializable(package="unjpeg")
+def psnr_loss(y_true, y_pred):
+    """−PSNR in dB per patch, (B,) float32: 10·log10(MSE + PSNR_LOSS_FLOOR), unclipped so every pixel
+    has a gradient.
+
+    Its gradient is that of the MSE divided by the patch's own MSE, so a near-lossless patch (q95, MSE
+    about 1e-5) weighs as much as a q10 one (about 1e-3), where plain MSE lets the low qualities decide
+    and the model learns to smooth what it should leave alone. Minimising it maximises the mean ΔPSNR
+    over patches, which is what `unjpeg compare` reports.
+    """
+    y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+    mse = ops.mean(ops.square(y_true - y_pred), axis=tuple(range(1, len(y_true.shape))))
+    return 10.0 * ops.log(mse + PSNR_LOSS_FLOOR) / ops.log(10.0)
+
+
+# `unjpeg train --loss`: Keras losses of (clean, restored) in [0, 1].
+LOSSES = {"mse": "mse", "psnr": psnr_loss}
 
 
 def input_size(model: keras.Model) -> int | None:
@@ -73,12 +98,12 @@ def init_weights(model: keras.Model, init: keras.Model) -> None:
 
 
 def compiled_model(config: TrainConfig) -> keras.Model:
-    """The generator of `config`, computing under its precision, compiled with MSE (Keras computes the
-    loss in float32 whatever the output dtype) and the PSNR metric."""
+    """The generator of `config`, computing under its precision, compiled with its loss (MSE or
+    `psnr_loss`, computed in float32 whatever the output dtype) and the PSNR metric."""
     with dtype_policy(POLICIES[config.precision]):
         model = build_model(config.model, **config.model_kwargs)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps, alpha=0.01)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse", metrics=[psnr])
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss], metrics=[psnr])
     return model
 
 

@@ -31,7 +31,7 @@ from keras import ops
 from unjpeg.baselines import training_loop
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import dtype_policy
-from unjpeg.baselines.train import psnr_per_image
+from unjpeg.baselines.train import psnr_loss, psnr_per_image
 from unjpeg.losses.adversarial import ADVERSARIAL_LOSSES
 
 TRAIN_KEYS = ("g_loss", "g_pixel", "g_lpips", "g_adv", "d_loss", "d_real", "d_fake")
@@ -40,7 +40,7 @@ VAL_KEYS = ("psnr", "lpips")
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the generator objective `pixel * MSE + lpips * LPIPS + adversarial * adversarial`.
+    """Weights of the generator objective `pixel * pixel loss + lpips * LPIPS + adversarial * adversarial`.
 
     - adversarial 5e-3: ESRGAN (Wang et al. 2018, §4.1, λ = 5×10⁻³ with the RaGAN loss).
     - lpips 2.0: the perceptual term leads (ESRGAN and Real-ESRGAN weigh their VGG loss 1; why 2 here,
@@ -55,6 +55,20 @@ class LossWeights:
     adversarial: float = 5e-3
 
 
+def mse_per_image(clean, restored):
+    """(B,) mean squared error of (B, H, W, C) float32 images."""
+    return ops.mean(ops.square(restored - clean), axis=(1, 2, 3))
+
+
+# The pixel term per example: "mse", or "psnr" (`baselines.train.psnr_loss`, −PSNR in dB, whose gradient is
+# the MSE's divided by the patch's own MSE, so near-lossless patches are held as firmly as q10 ones).
+PIXEL_LOSSES = {"mse": mse_per_image, "psnr": psnr_loss}
+# The "psnr" pixel weight that pulls as MSE's 100 does on a q10 patch: the psnr term's gradient is
+# 10/ln10 / MSE times MSE's, and a q10 4:2:0 patch has MSE ≈ 1.45e-3 (28.4 dB, the JPEG row of the
+# shipped L2 card), so 100 · 1.45e-3 · ln10 / 10 ≈ 0.033. At q95 (MSE ≈ 3e-5) it then pulls 50× harder.
+PSNR_PIXEL_WEIGHT = 0.033
+
+
 class JpegGAN(keras.Model):
     """Generator + PatchGAN discriminator + frozen LPIPS + EMA generator.
 
@@ -64,6 +78,7 @@ class JpegGAN(keras.Model):
         lpips: an `LPIPS` built with `value_range=(0, 1)`; it has no trainable variable.
         loss_weights: `LossWeights`.
         adversarial: "bce", "ragan" (default, ESRGAN) or "hinge", see `losses.adversarial`.
+        pixel_loss: a `PIXEL_LOSSES` key, "mse" (default) or "psnr".
         warmup_steps: the adversarial weight is 0 for the first `warmup_steps` generator updates (D still
             trains), so D learns to tell the L2 output from real before G follows it.
         ema_decay: EMA of G's weights after each step; 0.999 as Real-ESRGAN (`ema_decay` in its
@@ -80,6 +95,7 @@ class JpegGAN(keras.Model):
         lpips: keras.Model,
         loss_weights: LossWeights = LossWeights(),  # noqa: B008 - frozen dataclass, immutable
         adversarial: str = "ragan",
+        pixel_loss: str = "mse",
         warmup_steps: int = 0,
         ema_decay: float = 0.999,
         **kwargs,
@@ -89,6 +105,9 @@ class JpegGAN(keras.Model):
             raise ValueError(f"adversarial must be one of {sorted(ADVERSARIAL_LOSSES)}, got {adversarial!r}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        if pixel_loss not in PIXEL_LOSSES:
+            raise ValueError(f"pixel_loss must be one of {sorted(PIXEL_LOSSES)}, got {pixel_loss!r}")
+        self.pixel_loss = PIXEL_LOSSES[pixel_loss]
         self.generator, self.discriminator, self.lpips = generator, discriminator, lpips
         self.loss_weights, self.adversarial = loss_weights, adversarial
         self.adversarial_loss = ADVERSARIAL_LOSSES[adversarial]
@@ -139,7 +158,7 @@ class JpegGAN(keras.Model):
             logits = self.discriminator(ops.concatenate([clean, restored], axis=0), training=True)
             real_logits, fake_logits = ops.split(ops.cast(logits, "float32"), 2, axis=0)
             adv_per_example, d_per_example = self.adversarial_loss(real_logits, fake_logits)
-            pixel = tf.nn.compute_average_loss(ops.mean(ops.square(restored - clean), axis=(1, 2, 3)))
+            pixel = tf.nn.compute_average_loss(self.pixel_loss(clean, restored))
             perceptual = tf.nn.compute_average_loss(self.lpips(clean, restored, training=True))
             adversarial = tf.nn.compute_average_loss(adv_per_example)
             w = self.weights_at(self.g_optimizer.iterations)

@@ -52,7 +52,8 @@ class GanConfig(training_loop.RunConfig):
     g_lr: float = 1e-4
     d_lr: float = 1e-4
     warmup: int = 250  # generator updates without the adversarial term; D trains from the start
-    pixel_weight: float = LossWeights.pixel
+    pixel_loss: str = "mse"  # a gan.model.PIXEL_LOSSES key
+    pixel_weight: float = LossWeights.pixel  # PSNR_PIXEL_WEIGHT suits pixel_loss "psnr"
     lpips_weight: float = LossWeights.lpips
     adv_weight: float = LossWeights.adversarial
     adversarial: str = "ragan"
@@ -116,6 +117,7 @@ def build_gan(config: GanConfig, init_weights: list | None = None) -> JpegGAN:
         ),
         LossWeights(config.pixel_weight, config.lpips_weight, config.adv_weight),
         adversarial=config.adversarial,
+        pixel_loss=config.pixel_loss,
         warmup_steps=config.warmup,
         ema_decay=config.ema_decay,
     )

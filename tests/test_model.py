@@ -98,6 +98,18 @@ def test_warmup_zeroes_the_adversarial_weight():
     np.testing.assert_allclose(second["g_loss"], expected, rtol=1e-5)
 
 
+def test_the_psnr_pixel_term_is_minus_the_batch_mean_psnr():
+    weights = LossWeights(pixel=0.033, lpips=2.0, adversarial=0.0)
+    gan = make_gan(loss_weights=weights, pixel_loss="psnr")
+    restored = np.asarray(gan.generator(DEGRADED))  # G before the step, as the step computes it
+    expected = np.mean(10 * np.log10(np.mean((restored - CLEAN) ** 2, axis=(1, 2, 3)) + 1e-6))
+    logs = gan.train_on_batch(DEGRADED, CLEAN, return_dict=True)
+    np.testing.assert_allclose(logs["g_pixel"], expected, rtol=1e-4)
+    np.testing.assert_allclose(logs["g_loss"], 0.033 * logs["g_pixel"] + 2.0 * logs["g_lpips"], rtol=1e-4)
+    with pytest.raises(ValueError, match="pixel_loss must be one of"):
+        make_gan(pixel_loss="l1")
+
+
 def batches(*items) -> tf.data.Dataset:
     degraded = np.stack([item[0] for item in items])
     clean = np.stack([item[1] for item in items])

@@ -35,6 +35,19 @@ def test_two_steps_make_the_run_folder(photos, tmp_path):
     assert len(rows) == 2 and {"loss", "psnr", "val_psnr_q10", "val_psnr_q30"} <= set(rows[0])
 
 
+def test_the_loss_is_saved_and_kept_on_resume(photos, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(photos, out, "--steps", "1", "--loss", "psnr")) == 0
+    assert json.loads((out / "config.json").read_text())["loss"] == "psnr"
+    with open(out / "log.csv") as handle:
+        assert float(next(csv.DictReader(handle))["loss"]) < 0  # dB, not a squared error
+    assert main(train_args(photos, out, "--steps", "2", "--resume")) == 0
+    assert json.loads((out / "config.json").read_text())["loss"] == "psnr"
+    with pytest.raises(SystemExit):
+        main(train_args(photos, tmp_path / "other", "--loss", "l1"))
+    assert "invalid choice" in capsys.readouterr().err
+
+
 def test_resume_continues_from_the_saved_step(photos, tmp_path):
     out = tmp_path / "run"
     assert main(train_args(photos, out, "--steps", "2")) == 0

@@ -1,5 +1,6 @@
 """GAN training driver: warm start from an L2 run, checkpoint resume, and the `unjpeg train-gan` command."""
 
+import csv
 import json
 import logging
 import shutil
@@ -13,7 +14,7 @@ import unjpeg.baselines.training_loop
 from PIL import Image
 from unjpeg.baselines import models, runs
 from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
-from unjpeg.gan.model import checkpoint_manager
+from unjpeg.gan.model import PSNR_PIXEL_WEIGHT, checkpoint_manager
 from unjpeg.gan.train_gan import GanConfig, build_gan, load_init_generator
 
 from unjpeg import cli
@@ -193,11 +194,24 @@ def test_cli_fine_tunes_a_keras_generator_conditioned_on_real_jpegs(l2_run, caps
     assert cli.main([*argv, *init, *real, *SMALL]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["model_kwargs"] == {"width": 8, "conditioned": True} and config["degradation"] == "real"
+    assert config["pixel_loss"] == "mse" and config["pixel_weight"] == 100.0
     assert len(keras.models.load_model(out / "generator.keras").inputs) == 2
     # A shipped or .keras init carries no builder kwargs: without them, the layers cannot match.
     capsys.readouterr()
     assert cli.main([*argv[:-1], str(l2_run / "x"), "--init", "shipped:l2", *real, *SMALL]) == 2
     assert "--init: layer" in capsys.readouterr().err
+
+
+def test_the_psnr_pixel_loss_brings_its_own_weight_unless_one_is_given(l2_run):
+    argv = ["train-gan", "--generator", "s2dnet", "--data", str(l2_run / "photos"), "--d-width", "4",
+            "--steps", "1", "--init", str(l2_run / "l2"), "--pixel-loss", "psnr", *SMALL]  # fmt: skip
+    assert cli.main([*argv, "--out", str(l2_run / "psnr")]) == 0
+    config = json.loads((l2_run / "psnr" / "config.json").read_text())
+    assert config["pixel_loss"] == "psnr" and config["pixel_weight"] == PSNR_PIXEL_WEIGHT
+    with open(l2_run / "psnr" / "log.csv") as handle:
+        assert float(next(csv.DictReader(handle))["g_pixel"]) < 0  # dB
+    assert cli.main([*argv, "--out", str(l2_run / "psnr2"), "--pixel-weight", "0.5"]) == 0
+    assert json.loads((l2_run / "psnr2" / "config.json").read_text())["pixel_weight"] == 0.5
 
 
 def test_cli_stops_on_a_non_finite_loss_and_exports_the_last_good_weights(l2_run, monkeypatch, capsys):

@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init",
         help="start from this generator (shipped:NAME, run folder or .keras); s2dnet may grow --blocks",
     )
+    parser.add_argument(
+        "--loss",
+        choices=("mse", "psnr"),
+        help="mse (default), or psnr: each patch's −PSNR, so near-lossless patches weigh as much as q10 ones",
+    )
     add_run_options(parser)
 
 
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         else kwargs or None,
         "init": args.init,
         "learning_rate": args.lr,
+        "loss": args.loss,
         "precision": precision.name if precision else None,
     }
     config = merged_config(TrainConfig, given, saved, args.resume, args.epochs)

@@ -20,7 +20,7 @@ log = logging.getLogger("unjpeg")
 
 # GanConfig fields set by a train-gan option of the same name.
 SAME_NAME = ("init", "warmup", "pixel_weight", "lpips_weight", "adv_weight", "adversarial", "ema_decay")
-SAME_NAME += ("d_width", "devices")
+SAME_NAME += ("pixel_loss", "d_width", "devices")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
     gan = parser.add_argument_group("GAN (defaults: gan.train_gan.GanConfig)")
     gan.add_argument("--warmup", type=int, help="steps without the adversarial term (default 250)")
-    gan.add_argument("--pixel-weight", type=float, help="weight of the MSE term (default 100)")
+    gan.add_argument(
+        "--pixel-loss",
+        choices=("mse", "psnr"),
+        help="pixel term: mse (default), or psnr: each patch's −PSNR, holding near-lossless patches firmly",
+    )
+    gan.add_argument(
+        "--pixel-weight", type=float, help="weight of the pixel term (default 100 for mse, 0.033 for psnr)"
+    )
     gan.add_argument("--lpips-weight", type=float, help="weight of the LPIPS-alex term (default 2)")
     gan.add_argument("--adv-weight", type=float, help="weight of the adversarial term (default 5e-3)")
     gan.add_argument(
@@ -72,6 +79,7 @@ def init_kwargs(init: str, given: dict) -> dict:
 
 def config_from_args(args: argparse.Namespace):
     """The run's `GanConfig`, and the `Precision` chosen (None: the resumed run's own)."""
+    from unjpeg.gan.model import PSNR_PIXEL_WEIGHT
     from unjpeg.gan.train_gan import GanConfig
 
     kwargs = builder_kwargs(args, args.generator)
@@ -89,6 +97,8 @@ def config_from_args(args: argparse.Namespace):
         given["model_kwargs"] = {**saved.get("model_kwargs", {}), **kwargs} if kwargs else None
     elif args.init:
         given["model_kwargs"] = init_kwargs(args.init, kwargs)
+    if args.pixel_loss == "psnr" and args.pixel_weight is None and not args.resume:
+        given["pixel_weight"] = PSNR_PIXEL_WEIGHT
     config = merged_config(GanConfig, given, saved, args.resume, args.epochs)
     if not config.init:
         raise ValueError(
