@@ -18,6 +18,7 @@ import numpy as np
 from keras import ops
 from unjpeg.baselines import runs, training_loop
 from unjpeg.baselines.conditioning import is_conditioned
+from unjpeg.baselines.luma_consistency import bare_generator, consistent_training_model
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 
@@ -28,8 +29,14 @@ log = logging.getLogger(__name__)
 class TrainConfig(training_loop.RunConfig):
     """L2 training settings; the defaults are those of the README's runs."""
 
+    # The checkpoint of a consistency run is the generator inside `consistent_training_model`.
+    FIXED_ON_RESUME = (*training_loop.RunConfig.FIXED_ON_RESUME, "consistency")
+
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
     loss: str = "mse"  # a LOSSES key
+    # The loss sees the output after the luma projection of `baselines.luma_consistency`, as restore
+    # writes it for a JPEG input; conditioned generators on grid-aligned patches only.
+    consistency: bool = False
 
 
 def psnr_per_image(clean, restored):
@@ -97,11 +104,24 @@ def init_weights(model: keras.Model, init: keras.Model) -> None:
             layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
 
 
+def check_consistency(config: TrainConfig) -> None:
+    """Refuse, in one line, a consistency run whose patches do not tell the projection their intervals."""
+    if not config.consistency:
+        return
+    if not config.model_kwargs.get("conditioned"):
+        raise ValueError("--consistency-loss needs --conditioned: the projection reads the patch's tables")
+    if config.grid_offsets:
+        raise ValueError("--consistency-loss needs patches on the JPEG grid: drop --grid-offsets")
+
+
 def compiled_model(config: TrainConfig) -> keras.Model:
-    """The generator of `config`, computing under its precision, compiled with its loss (MSE or
-    `psnr_loss`, computed in float32 whatever the output dtype) and the PSNR metric."""
+    """The generator of `config` (inside `consistent_training_model` if `config.consistency`), computing
+    under its precision, compiled with its loss (MSE or `psnr_loss`, computed in float32 whatever the
+    output dtype) and the PSNR metric."""
     with dtype_policy(POLICIES[config.precision]):
         model = build_model(config.model, **config.model_kwargs)
+    if config.consistency:
+        model = consistent_training_model(model)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss], metrics=[psnr])
     return model
@@ -136,6 +156,7 @@ def train(
     `init` returns the generator to start from (see `init_weights`); it is called only when the run
     starts from step 0 (a new run, or --resume without a checkpoint). Raises `TrainingDiverged`.
     """
+    check_consistency(config)
     out, state = training_loop.start_run(config, resume, force)
     checkpoint = out / "checkpoint.keras"
     if resume and checkpoint.is_file():
@@ -143,9 +164,11 @@ def train(
     else:
         model, state = compiled_model(config), {"step": 0, "epoch": 0}
         if init is not None:
-            init_weights(model, init())
+            init_weights(bare_generator(model), init())
             log.info("starting from the weights of %s", config.init or "the given generator")
     training_loop.log_start(out, resume, state, config)
+    if config.consistency:
+        log.info("loss and validation PSNR are of the output after the luma JPEG-consistency projection")
     runs.save_config(out, config)
 
     patch = input_size(model) or config.patch

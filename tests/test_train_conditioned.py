@@ -2,10 +2,12 @@
 
 import json
 
+import keras
 import numpy as np
 from unjpeg.baselines import training_loop
 from unjpeg.gan.model import repeat_rows
 
+from tests.helpers import saved_tiny_s2dnet
 from unjpeg.cli import main
 
 
@@ -44,3 +46,34 @@ def test_conditioned_applies_to_s2dnet_only(photos, tmp_path, capsys):
             str(tmp_path / "run"), "--steps", "1"]  # fmt: skip
     assert main(args) == 2
     assert "--conditioned applies to s2dnet only" in capsys.readouterr().err
+
+
+def test_a_consistency_run_trains_through_the_projection_and_saves_the_bare_generator(photos, tmp_path):
+    out, (_, init) = tmp_path / "run", saved_tiny_s2dnet(tmp_path)  # 4 blocks, grown with the tables input
+    args = ["train", "--model", "s2dnet", "--width", "8", "--blocks", "4", "--conditioned", "--init", str(init),
+            "--degradation", "real", "--consistency-loss", "--data", str(photos), "--out", str(out),
+            "--patch", "32", "--batch", "2", "--checkpoint-every", "2", "--steps", "2"]  # fmt: skip
+    assert main(args) == 0
+    assert json.loads((out / "config.json").read_text())["consistency"] is True
+    checkpoint = keras.models.load_model(out / "checkpoint.keras")
+    assert "luma_consistency" in [layer.name for layer in checkpoint.layers]
+    generator = keras.models.load_model(out / "generator.keras")
+    assert "luma_consistency" not in [layer.name for layer in generator.layers]
+    assert [t.name for t in generator.inputs] == [t.name for t in checkpoint.get_layer("s2dnet").inputs]
+    inputs = [np.random.default_rng(0).random((1, 16, 16, 3), np.float32), np.full((1, 128), 0.5, np.float32)]
+    np.testing.assert_allclose(
+        generator.predict(inputs, verbose=0),
+        checkpoint.get_layer("s2dnet").predict(inputs, verbose=0),
+        atol=1e-6,
+    )
+    # --resume keeps it.
+    assert main([*args[:-1], "4", "--resume"]) == 0
+    assert json.loads((out / "config.json").read_text())["consistency"] is True
+
+
+def test_consistency_needs_the_tables(photos, tmp_path, capsys):
+    args = ["train", "--model", "s2dnet", "--width", "8", "--consistency-loss", "--data", str(photos),
+            "--out", str(tmp_path / "run"), "--steps", "1"]  # fmt: skip
+    assert main(args) == 2
+    assert "--consistency-loss needs --conditioned" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
