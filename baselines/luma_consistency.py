@@ -91,6 +91,17 @@ class LumaConsistency(keras.layers.Layer):
         return restored_shape
 
 
+def check_consistency(config) -> None:
+    """Refuse, in one line, a consistency run (a `training_loop.RunConfig`) whose patches cannot tell the
+    projection their intervals."""
+    if not config.consistency:
+        return
+    if not config.model_kwargs.get("conditioned"):
+        raise ValueError("--consistency-loss needs --conditioned: the projection reads the patch's tables")
+    if config.grid_offsets:
+        raise ValueError("--consistency-loss needs patches on the JPEG grid: drop --grid-offsets")
+
+
 def consistent_training_model(generator: keras.Model) -> keras.Model:
     """`generator` (inputs [degraded, tables]) followed by `LumaConsistency`: the model that L2 training
     compiles with `TrainConfig.consistency`. Its weights are exactly the generator's, in its order."""

@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 from unjpeg.baselines import runs, training_loop
 from unjpeg.baselines.conditioning import is_conditioned
-from unjpeg.baselines.luma_consistency import bare_generator, consistent_training_model
+from unjpeg.baselines.luma_consistency import bare_generator, check_consistency, consistent_training_model
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 
@@ -34,9 +34,6 @@ class TrainConfig(training_loop.RunConfig):
 
     learning_rate: float = 5e-4  # Adam; cosine decay to 1 % over `steps` (measured: see s2dnet.py)
     loss: str = "mse"  # a LOSSES key
-    # The loss sees the output after the luma projection of `baselines.luma_consistency`, as restore
-    # writes it for a JPEG input; conditioned generators on grid-aligned patches only.
-    consistency: bool = False
 
 
 def psnr_per_image(clean, restored):
@@ -102,16 +99,6 @@ def init_weights(model: keras.Model, init: keras.Model) -> None:
     for name, layer in layers.items():
         if name.endswith("_conv2") and name not in copied:
             layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
-
-
-def check_consistency(config: TrainConfig) -> None:
-    """Refuse, in one line, a consistency run whose patches do not tell the projection their intervals."""
-    if not config.consistency:
-        return
-    if not config.model_kwargs.get("conditioned"):
-        raise ValueError("--consistency-loss needs --conditioned: the projection reads the patch's tables")
-    if config.grid_offsets:
-        raise ValueError("--consistency-loss needs patches on the JPEG grid: drop --grid-offsets")
 
 
 def compiled_model(config: TrainConfig) -> keras.Model:

@@ -58,6 +58,9 @@ class RunConfig:
     gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
     degradation: str = "classic"  # a `data.patches.DEGRADATIONS` key: "classic" (Pillow 4:2:0) or "real"
     blind_fraction: float = 0.2  # conditioned generators: share of patches trained without their tables
+    # The losses see the output after the luma projection of `baselines.luma_consistency`, as restore
+    # writes it for a JPEG input; conditioned generators on grid-aligned patches only.
+    consistency: bool = False
     model_kwargs: dict = field(default_factory=dict)
     precision: str = "float32"  # a `baselines.precision.Precision.name`; weights stay float32 either way
     init: str = ""  # the generator the run started from, as given (see the trainer); "" for none

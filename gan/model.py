@@ -29,6 +29,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 from unjpeg.baselines import training_loop
+from unjpeg.baselines.conditioning import is_conditioned
+from unjpeg.baselines.luma_consistency import LumaConsistency
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import dtype_policy
 from unjpeg.baselines.train import psnr_loss, psnr_per_image
@@ -79,6 +81,9 @@ class JpegGAN(keras.Model):
         loss_weights: `LossWeights`.
         adversarial: "bce", "ragan" (default, ESRGAN) or "hinge", see `losses.adversarial`.
         pixel_loss: a `PIXEL_LOSSES` key, "mse" (default) or "psnr".
+        consistency: every loss, the discriminator and validation see G's output after
+            `baselines.luma_consistency.LumaConsistency`, as restore writes it for a JPEG: synthesised
+            texture then counts only where the file allows it. Needs a conditioned generator.
         warmup_steps: the adversarial weight is 0 for the first `warmup_steps` generator updates (D still
             trains), so D learns to tell the L2 output from real before G follows it.
         ema_decay: EMA of G's weights after each step; 0.999 as Real-ESRGAN (`ema_decay` in its
@@ -96,6 +101,7 @@ class JpegGAN(keras.Model):
         loss_weights: LossWeights = LossWeights(),  # noqa: B008 - frozen dataclass, immutable
         adversarial: str = "ragan",
         pixel_loss: str = "mse",
+        consistency: bool = False,
         warmup_steps: int = 0,
         ema_decay: float = 0.999,
         **kwargs,
@@ -108,6 +114,9 @@ class JpegGAN(keras.Model):
         if pixel_loss not in PIXEL_LOSSES:
             raise ValueError(f"pixel_loss must be one of {sorted(PIXEL_LOSSES)}, got {pixel_loss!r}")
         self.pixel_loss = PIXEL_LOSSES[pixel_loss]
+        if consistency and not is_conditioned(generator):
+            raise ValueError("consistency needs a conditioned generator: the projection reads the tables")
+        self.projection = LumaConsistency(name="luma_consistency") if consistency else None
         self.generator, self.discriminator, self.lpips = generator, discriminator, lpips
         self.loss_weights, self.adversarial = loss_weights, adversarial
         self.adversarial_loss = ADVERSARIAL_LOSSES[adversarial]
@@ -140,9 +149,17 @@ class JpegGAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def restored_by(self, generator: keras.Model, degraded, training: bool):
+        """`generator`'s float32 output, projected into the JPEG's luma intervals if `consistency`."""
+        restored = ops.cast(generator(degraded, training=training), "float32")
+        if self.projection is None:
+            return restored
+        images, tables = degraded
+        return self.projection(restored, images, tables)
+
     def call(self, degraded, training=False):
         del training  # the EMA generator is only ever used for inference
-        return ops.cast(self.ema_generator(degraded, training=False), "float32")
+        return self.restored_by(self.ema_generator, degraded, training=False)
 
     def weights_at(self, step) -> LossWeights:
         """The loss weights at generator update `step` (G's optimizer iterations, which steps skipped by a
@@ -154,7 +171,7 @@ class JpegGAN(keras.Model):
         degraded, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            restored = ops.cast(self.generator(degraded, training=True), "float32")
+            restored = self.restored_by(self.generator, degraded, training=True)
             logits = self.discriminator(ops.concatenate([clean, restored], axis=0), training=True)
             real_logits, fake_logits = ops.split(ops.cast(logits, "float32"), 2, axis=0)
             adv_per_example, d_per_example = self.adversarial_loss(real_logits, fake_logits)

@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 from unjpeg.baselines import runs, training_loop
 from unjpeg.baselines.conditioning import is_conditioned
+from unjpeg.baselines.luma_consistency import check_consistency
 from unjpeg.baselines.models import CUSTOM_OBJECTS, build_model
 from unjpeg.baselines.precision import POLICIES, dtype_policy
 from unjpeg.baselines.train import init_weights
@@ -118,6 +119,7 @@ def build_gan(config: GanConfig, init_weights: list | None = None) -> JpegGAN:
         LossWeights(config.pixel_weight, config.lpips_weight, config.adv_weight),
         adversarial=config.adversarial,
         pixel_loss=config.pixel_loss,
+        consistency=config.consistency,
         warmup_steps=config.warmup,
         ema_decay=config.ema_decay,
     )
@@ -142,6 +144,7 @@ def train_gan(
     """
     if config.patch < LPIPS_MIN_SIDE:
         raise ValueError(f"--patch must be at least {LPIPS_MIN_SIDE} px for LPIPS, got {config.patch}")
+    check_consistency(config)
     strategy = make_strategy(config.devices)  # first: logical devices exist only before TensorFlow starts
     out, state = training_loop.start_run(config, resume, force)
     found = resume and tf.train.latest_checkpoint(str(out / "checkpoints")) is not None

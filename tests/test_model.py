@@ -9,10 +9,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from unjpeg.baselines.luma_consistency import LumaConsistency
 from unjpeg.baselines.models import build_model
 from unjpeg.baselines.precision import dtype_policy
 from unjpeg.baselines.runs import read_state
 from unjpeg.baselines.training_loop import RunConfig, RunMonitor, fit_run
+from unjpeg.data.jpeg import decode_jpeg, jpeg_bytes, normalise_tables, quant_tables
 from unjpeg.gan.discriminator import build_patch_discriminator
 from unjpeg.gan.model import (
     TRAIN_KEYS,
@@ -23,6 +25,9 @@ from unjpeg.gan.model import (
     validate,
 )
 from unjpeg.losses.lpips import LPIPS
+
+from tests.helpers import randomised
+from tests.jpeg_helpers import pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(0)
@@ -108,6 +113,26 @@ def test_the_psnr_pixel_term_is_minus_the_batch_mean_psnr():
     np.testing.assert_allclose(logs["g_loss"], 0.033 * logs["g_pixel"] + 2.0 * logs["g_lpips"], rtol=1e-4)
     with pytest.raises(ValueError, match="pixel_loss must be one of"):
         make_gan(pixel_loss="l1")
+
+
+def test_with_consistency_every_term_sees_the_projected_output():
+    clean = np.stack([pattern(32, 40, seed=seed) for seed in (0, 1)])
+    files = [jpeg_bytes(image, 30, "4:4:4") for image in clean]
+    degraded = np.stack([decode_jpeg(data) for data in files]).astype(np.float32) / 255.0
+    tables = np.stack([normalise_tables(quant_tables(data)[0]) for data in files])
+    clean = clean.astype(np.float32) / 255.0
+    keras.utils.set_random_seed(0)
+    generator = randomised(build_model("s2dnet", width=8, conditioned=True), scale=0.05)
+    gan = JpegGAN(generator, build_patch_discriminator(width=4), LPIPS("alex", value_range=(0, 1)),
+                  LossWeights(pixel=1.0, lpips=0.0, adversarial=0.0), consistency=True)  # fmt: skip
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    restored = np.asarray(generator([degraded, tables]))  # G before the step, as the step computes it
+    projected = np.asarray(LumaConsistency()(restored, degraded, tables))
+    logs = gan.train_on_batch((degraded, tables), clean, return_dict=True)
+    np.testing.assert_allclose(logs["g_pixel"], np.mean((projected - clean) ** 2), rtol=1e-4)
+    assert logs["g_pixel"] < np.mean((restored - clean) ** 2)  # the projection moved it toward the truth
+    with pytest.raises(ValueError, match="consistency needs a conditioned generator"):
+        make_gan(consistency=True)
 
 
 def batches(*items) -> tf.data.Dataset:

@@ -202,6 +202,18 @@ def test_cli_fine_tunes_a_keras_generator_conditioned_on_real_jpegs(l2_run, caps
     assert "--init: layer" in capsys.readouterr().err
 
 
+def test_cli_trains_a_conditioned_generator_through_the_projection_and_refuses_a_blind_one(l2_run, capsys):
+    argv = ["train-gan", "--generator", "s2dnet", "--data", str(l2_run / "photos"), "--d-width", "4",
+            "--steps", "1", "--init", str(l2_run / "l2"), "--consistency-loss", *SMALL]  # fmt: skip
+    assert cli.main([*argv, "--out", str(l2_run / "blind_proj")]) == 2
+    assert "--consistency-loss needs --conditioned" in capsys.readouterr().err
+    out = l2_run / "proj"
+    assert cli.main([*argv, "--out", str(out), "--conditioned", "--degradation", "real"]) == 0
+    assert json.loads((out / "config.json").read_text())["consistency"] is True
+    generator = keras.models.load_model(out / "generator.keras")  # the bare generator, as shipped
+    assert len(generator.inputs) == 2 and "luma_consistency" not in [layer.name for layer in generator.layers]
+
+
 def test_the_psnr_pixel_loss_brings_its_own_weight_unless_one_is_given(l2_run):
     argv = ["train-gan", "--generator", "s2dnet", "--data", str(l2_run / "photos"), "--d-width", "4",
             "--steps", "1", "--init", str(l2_run / "l2"), "--pixel-loss", "psnr", *SMALL]  # fmt: skip

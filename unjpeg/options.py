@@ -66,6 +66,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="conditioned generators: share of patches trained without their tables (default 0.2)",
     )
+    parser.add_argument(
+        "--consistency-loss",
+        action="store_true",
+        default=None,
+        help="score the output after the luma JPEG-consistency projection that restore applies "
+        "(needs --conditioned)",
+    )
     parser.add_argument("--width", type=int, help="generator width (builder default if omitted)")
     parser.add_argument(
         "--precision",
@@ -93,6 +100,7 @@ def given_run_options(args: argparse.Namespace) -> dict:
         "gray_fraction": args.gray_fraction,
         "degradation": args.degradation,
         "blind_fraction": args.blind_fraction,
+        "consistency": args.consistency_loss,
         **real_defaults(args),
     }
 

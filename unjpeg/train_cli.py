@@ -31,13 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("mse", "psnr"),
         help="mse (default), or psnr: each patch's −PSNR, so near-lossless patches weigh as much as q10 ones",
     )
-    parser.add_argument(
-        "--consistency-loss",
-        action="store_true",
-        default=None,
-        help="score the output after the luma JPEG-consistency projection that restore applies "
-        "(needs --conditioned)",
-    )
     add_run_options(parser)
 
 
@@ -96,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
         "init": args.init,
         "learning_rate": args.lr,
         "loss": args.loss,
-        "consistency": args.consistency_loss,
         "precision": precision.name if precision else None,
     }
     config = merged_config(TrainConfig, given, saved, args.resume, args.epochs)
