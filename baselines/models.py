@@ -7,6 +7,7 @@ from unjpeg.baselines.autoencoder import build_autoencoder, build_autoencoder_fc
 from unjpeg.baselines.blockcnn import build_blockcnn
 from unjpeg.baselines.conditioning import FiLM
 from unjpeg.baselines.layers import CropLike, DepthToSpace, PadToMultiple, SpaceToDepth
+from unjpeg.baselines.luma_consistency import LumaConsistency
 from unjpeg.baselines.s2dnet import build_s2dnet
 
 MODELS = {
@@ -16,12 +17,12 @@ MODELS = {
     "s2dnet": build_s2dnet,
 }
 
-# Every custom layer of the generators under its registered name ("unjpeg>PadToMultiple", as a .keras file
-# stores it), for `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: a loader names what it
+# Every custom layer of the generators (and `LumaConsistency`, in a --consistency-loss run's checkpoint)
+# under its registered name ("unjpeg>PadToMultiple", as a .keras file stores it), for `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: a loader names what it
 # needs instead of relying on an import that registers the layers as a side effect.
 CUSTOM_OBJECTS = {
     keras.saving.get_registered_name(layer): layer
-    for layer in (PadToMultiple, CropLike, SpaceToDepth, DepthToSpace, FiLM)
+    for layer in (PadToMultiple, CropLike, SpaceToDepth, DepthToSpace, FiLM, LumaConsistency)
 }
 
 
