@@ -104,7 +104,7 @@ def check_consistency(config) -> None:
 
 def consistent_training_model(generator: keras.Model) -> keras.Model:
     """`generator` (inputs [degraded, tables]) followed by `LumaConsistency`: the model that L2 training
-    compiles with `TrainConfig.consistency`. Its weights are exactly the generator's, in its order."""
+    compiles when `RunConfig.consistency` is set. Its weights are exactly the generator's, in its order."""
     degraded = keras.Input(generator.inputs[0].shape[1:], name="degraded")
     tables = tables_input()
     restored = generator([degraded, tables])

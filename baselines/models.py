@@ -18,8 +18,9 @@ MODELS = {
 }
 
 # Every custom layer of the generators (and `LumaConsistency`, in a --consistency-loss run's checkpoint)
-# under its registered name ("unjpeg>PadToMultiple", as a .keras file stores it), for `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: a loader names what it
-# needs instead of relying on an import that registers the layers as a side effect.
+# under its registered name ("unjpeg>PadToMultiple", as a .keras file stores it), for
+# `keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)`: a loader names what it needs instead of
+# relying on an import that registers the layers as a side effect.
 CUSTOM_OBJECTS = {
     keras.saving.get_registered_name(layer): layer
     for layer in (PadToMultiple, CropLike, SpaceToDepth, DepthToSpace, FiLM, LumaConsistency)
