@@ -40,6 +40,13 @@ def test_command_line_over_saved_run_over_defaults_for_every_option():
     assert (told.quality, told.grid_offsets, told.checkpoint_every, told.batch) == ((10, 20), False, 7, 4)
 
 
+def test_real_degradation_validates_the_high_end_whatever_the_quality_range():
+    assert merged("--degradation", "real").quality == (5, 100)
+    narrowed = merged("--degradation", "real", "--quality", "5-70")
+    assert narrowed.quality == (5, 70) and narrowed.val_qualities == (10, 30, 90)
+    assert merged("--quality", "5-70").val_qualities == (10, 30)  # Pillow q-range patches: no high component
+
+
 def test_epochs_count_checkpoint_intervals_of_the_merged_config():
     assert merged("--epochs", "3", "--checkpoint-every", "100").steps == 300
     assert merged("--epochs", "2", saved={"model": "s2dnet", "checkpoint_every": 40}, resume=True).steps == 80

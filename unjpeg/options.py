@@ -106,10 +106,12 @@ def given_run_options(args: argparse.Namespace) -> dict:
 
 
 def real_defaults(args: argparse.Namespace) -> dict:
-    """With --degradation real and no --quality: the real range (5-100), validated at 10, 30 and 90."""
-    if args.degradation != "real" or args.quality is not None:
+    """With --degradation real: validated at 10, 30 and 90, since its high component (q70-100) is drawn
+    whatever --quality says; without --quality, the broad range is the real one (5-100)."""
+    if args.degradation != "real":
         return {}
-    return {"quality": REAL_QUALITY_RANGE, "val_qualities": REAL_VAL_QUALITIES}
+    quality = {} if args.quality is not None else {"quality": REAL_QUALITY_RANGE}
+    return {**quality, "val_qualities": REAL_VAL_QUALITIES}
 
 
 def upgraded(saved: dict) -> dict:
