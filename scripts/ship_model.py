@@ -152,21 +152,38 @@ def stage_lines(run: Path) -> list[str]:
     if steps < config["steps"]:
         steps_text = f"{steps} of {config['steps']} steps (stopped early)"
     lines = [
-        f"- **Training**: {'GAN (L2 + LPIPS + adversarial, EMA weights)' if gan else 'L2 (MSE)'}; "
+        f"- **Training**: {training_kind(config)}; "
         f"data `{config['data']}` (lossless photos; no evaluation set), patch {config['patch']}, "
         f"batch {config['batch']}, {steps_text}, {lr}",
         degradation_line(config),
         "- **Loss weights**: "
         + (
-            f"pixel (MSE) {config['pixel_weight']}, LPIPS-alex {config['lpips_weight']}, "
-            f"adversarial {config['adv_weight']} ({config['adversarial']}), warm-up {config['warmup']} steps"
+            f"pixel ({PIXEL_LOSS_NAMES[config.get('pixel_loss', 'mse')]}) {config['pixel_weight']}, "
+            f"LPIPS-alex {config['lpips_weight']}, adversarial {config['adv_weight']} "
+            f"({config['adversarial']}), warm-up {config['warmup']} steps"
             if gan
-            else "MSE only"
+            else f"{PIXEL_LOSS_NAMES[config.get('loss', 'mse')]} only"
         ),
     ]
     if config.get("init"):
         lines.append(f"- **Initialised from**: `{config['init']}` as it was when this run started")
     return lines
+
+
+# The pixel loss of a run config (`loss` of an L2 run, `pixel_loss` of a GAN run) in words.
+PIXEL_LOSS_NAMES = {"mse": "MSE", "psnr": "per-patch −PSNR"}
+
+
+def training_kind(config: dict) -> str:
+    """'L2 (MSE)', 'GAN (L2 + LPIPS + adversarial, EMA weights)', ..., and whether the losses scored the
+    output after the luma JPEG-consistency projection (`--consistency-loss`)."""
+    if is_gan_run(config):
+        kind = "GAN (L2 + LPIPS + adversarial, EMA weights)"
+    else:
+        kind = f"L2 ({PIXEL_LOSS_NAMES[config.get('loss', 'mse')]})"
+    if config.get("consistency"):
+        kind += ", every loss on the output after the luma JPEG-consistency projection"
+    return kind
 
 
 def degradation_line(config: dict) -> str:

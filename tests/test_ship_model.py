@@ -79,6 +79,17 @@ def test_gan_runs_are_recognised_by_their_loss_weights(tmp_path):
     assert "pixel (MSE) 100.0, LPIPS-alex 1.0, adversarial 0.005 (ragan)" in lines
 
 
+def test_the_card_names_the_pixel_loss_and_the_consistency_loss(tmp_path):
+    l2 = make_run(tmp_path / "l2", {"learning_rate": 1e-4, "loss": "psnr", "consistency": True}, [26.0])
+    lines = "\n".join(ship_model.stage_lines(l2))
+    assert "L2 (per-patch −PSNR), every loss on the output after the luma JPEG-consistency" in lines
+    assert "**Loss weights**: per-patch −PSNR only" in lines and "MSE" not in lines
+    gan = make_run(tmp_path / "gan", {"g_lr": 1e-4, "pixel_weight": 0.033, "pixel_loss": "psnr",
+                   "lpips_weight": 2.0, "adv_weight": 5e-3, "adversarial": "ragan", "warmup": 250}, [26.0])  # fmt: skip
+    lines = "\n".join(ship_model.stage_lines(gan))
+    assert "pixel (per-patch −PSNR) 0.033, LPIPS-alex 2.0" in lines and "projection" not in lines
+
+
 def test_missing_run_folder_fails(tmp_path):
     with pytest.raises(FileNotFoundError):
         ship_model.stage_lines(tmp_path / "missing")
