@@ -55,3 +55,19 @@ def test_grayscale_and_png_inputs(model, tmp_path):
     assert luma_excess(tmp_path / "out" / "g.png", gray) < 0.25
     with Image.open(tmp_path / "out" / "p.png") as png:
         assert png.size == (56, 40)
+
+
+def test_a_progressive_file_restores_like_its_baseline_twin(model, tmp_path):
+    # The same tables and coefficients coded progressively decode to the same pixels, so every condition
+    # that `unjpeg compare` measures on baseline files holds for progressive ones; the reader and the
+    # projection must see the same file too.
+    image = pattern(40, 56)
+    baseline = save(tmp_path, "baseline.jpg", image, quality=50, subsampling=0)
+    progressive = save(tmp_path, "progressive.jpg", image, quality=50, subsampling=0, progressive=True)
+    assert baseline.read_bytes() != progressive.read_bytes()
+    assert read_jpeg(progressive).progressive and not read_jpeg(baseline).progressive
+    out = tmp_path / "out"
+    assert main(["restore", str(baseline), str(progressive), "-o", str(out), "--model", model, *TILING]) == 0
+    with Image.open(out / "baseline.png") as a, Image.open(out / "progressive.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert luma_excess(out / "progressive.png", progressive) < 0.25
