@@ -37,6 +37,7 @@ from unjpeg.baselines.precision import (
     with_precision,
 )
 from unjpeg.data.jpeg import TABLE_SIZE
+from unjpeg.interpolation import interpolate
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +128,6 @@ def load_keras_generator(path: Path):
         raise SourceError(f"{path}: cannot load model ({type(err).__name__}: {err})") from None
     # A training checkpoint is the whole compiled model; only its forward pass is needed here.
     return model
-
-
-def interpolate(l2_model, gan_model, strength: float):
-    """Network interpolation (ESRGAN, Wang et al. 2018): weights (1 - s)·L2 + s·GAN, s in [0, 1]."""
-    if not 0.0 <= strength <= 1.0:
-        raise SourceError(f"--strength must be in [0, 1], got {strength}")
-    l2_weights, gan_weights = l2_model.get_weights(), gan_model.get_weights()
-    shapes = ([w.shape for w in l2_weights], [w.shape for w in gan_weights])
-    if shapes[0] != shapes[1]:
-        raise SourceError("--strength needs two generators of the same architecture; these differ")
-    gan_model.set_weights(
-        [(1 - strength) * a + strength * b for a, b in zip(l2_weights, gan_weights, strict=True)]
-    )
-    return gan_model
 
 
 def keras_restorer(model, name: str, precision: Precision = FLOAT32) -> Restorer:
@@ -240,7 +227,10 @@ def load_restorer(source: str, strength: float | None = None, precision: str = "
         model = load_keras_generator(path)
         if strength is not None:
             partner = keras_path(l2_partner(source))
-            model = interpolate(load_keras_generator(partner), model, strength)
+            try:
+                model = interpolate(load_keras_generator(partner), model, strength)
+            except ValueError as err:
+                raise SourceError(str(err)) from None
         restorer = keras_restorer(model, source, choose_precision(precision, gpu=gpu_available()))
         log.info("%s: %s", source, restorer.precision.describe())
         return restorer
