@@ -60,12 +60,12 @@ def test_a_consistency_run_trains_through_the_projection_and_saves_the_bare_gene
     generator = keras.models.load_model(out / "generator.keras")
     assert "luma_consistency" not in [layer.name for layer in generator.layers]
     assert [t.name for t in generator.inputs] == [t.name for t in checkpoint.get_layer("s2dnet").inputs]
-    inputs = [np.random.default_rng(0).random((1, 16, 16, 3), np.float32), np.full((1, 128), 0.5, np.float32)]
-    np.testing.assert_allclose(
-        generator.predict(inputs, verbose=0),
-        checkpoint.get_layer("s2dnet").predict(inputs, verbose=0),
-        atol=1e-6,
-    )
+    # Weights, not outputs: under --precision auto the checkpoint computes in bfloat16 on a CPU with bf16
+    # units, while generator.keras is the float32 model.
+    inner = checkpoint.get_layer("s2dnet").get_weights()
+    assert len(inner) > 0 and len(generator.get_weights()) == len(inner)
+    for saved, trained in zip(generator.get_weights(), inner, strict=True):
+        np.testing.assert_array_equal(saved, trained)
     # --resume keeps it.
     assert main([*args[:-1], "4", "--resume"]) == 0
     assert json.loads((out / "config.json").read_text())["consistency"] is True
