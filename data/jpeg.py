@@ -99,7 +99,11 @@ def quant_tables(data: bytes) -> tuple[np.ndarray, bool]:
     file has no chroma table: row 1 is then all zeros and `gray` is True, which `normalise_tables` keeps
     as zeros, so the network can tell "no chroma" from any real table.
     """
-    pil = Image.open(io.BytesIO(data))
+    return pil_quant_tables(Image.open(io.BytesIO(data)))
+
+
+def pil_quant_tables(pil: Image.Image) -> tuple[np.ndarray, bool]:
+    """`quant_tables` of a JPEG that Pillow has opened (a JpegImageFile: `format == "JPEG"`)."""
     tables = pil.quantization
     slots = [component[3] for component in pil.layer]  # (id, h, v, table slot) per component
     steps = np.zeros((2, TABLE_SIZE), np.int32)

@@ -143,6 +143,20 @@ def test_api_restores_blind_unless_given_tables(conditioned, jpeg):
         loaded.restore(array, tables=tables)
 
 
+def test_api_takes_the_tables_of_a_jpeg_that_pillow_opened(conditioned, jpeg):
+    _, path = conditioned
+    loaded = unjpeg.load(path, precision="float32")
+    array = np.asarray(Image.open(jpeg).convert("RGB"))
+    with_tables = loaded.restore(array, tables=jpeg)
+    with Image.open(jpeg) as opened:
+        assert opened.format == "JPEG"
+        np.testing.assert_array_equal(np.asarray(loaded.restore(opened)), with_tables)
+        # An edited copy (here converted) has lost its file, so it runs blind.
+        copy = opened.convert("RGB")
+        assert copy.format is None
+        np.testing.assert_array_equal(np.asarray(loaded.restore(copy)), loaded.restore(array))
+
+
 def test_api_unconditioned_model_ignores_tables(tmp_path, jpeg):
     randomised(build_s2dnet(width=8, num_blocks=1)).save(tmp_path / "plain.keras")
     loaded = unjpeg.load(tmp_path / "plain.keras", precision="float32")

@@ -3,12 +3,14 @@
     import unjpeg
     model = unjpeg.load("shipped:gan")            # or a run folder, .keras, .onnx
     restored = model.restore(image)               # PIL image or uint8 array, any size
+    restored = model.restore(Image.open("in.jpg"))    # a JPEG opened by Pillow brings its own tables
     restored = model.restore(image, tables="in.jpg")  # a conditioned model, with that JPEG's tables
     unjpeg.restore_file("in.jpg", "out.png", model="shipped:l2")
 
 `Model.restore` gives back the kind it was given: a PIL image (upright, alpha kept) or an array of the
 same dtype and shape. A model conditioned on the quantization tables (`Model.conditioned`) runs blind
-unless `tables` are given; `restore_file` reads a JPEG input's own. Errors are one line each: `TypeError` for an input of the wrong type or dtype,
+unless `tables` are given or the image is a JPEG that Pillow opened; `restore_file` reads a JPEG input's
+own. Errors are one line each: `TypeError` for an input of the wrong type or dtype,
 `ValueError` for a wrong shape, size or range, and the `ValueError` subclasses `SourceError` (a model
 that cannot be loaded), `ImageError` (a file that cannot be read) and `RestoreError` (a refused input or
 an output that cannot be written). The `unjpeg restore` command is a layer over the same functions.
@@ -25,7 +27,7 @@ from PIL import Image, ImageOps
 
 from unjpeg import _API
 from unjpeg.data.images import MIN_SIDE, ImageError, from_pil, to_pil
-from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
+from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, pil_quant_tables, quant_tables
 from unjpeg.files import FileOptions, RestoreError, restore_path, to_uint8_inplace
 from unjpeg.sources import Restorer, SourceError, load_restorer  # noqa: F401 - SourceError: re-exported (_API)
 from unjpeg.tiling import TilingOptions, restore_image
@@ -62,8 +64,11 @@ class Model:
           through), uint8 in [0, 255] or float in [0, 1]: returned with the same shape and dtype.
         `progress`: a bar over the tiles of a slow photo, on a terminal. `tables`, for a conditioned model
         (an unconditioned one ignores them): the JPEG file `image` was decoded from, as a path or bytes, or
-        its quantization steps, (2, 64) in natural order, luma then chroma (zeros: none); None: blind.
+        its quantization steps, (2, 64) in natural order, luma then chroma (zeros: none); None: the
+        tables of a PIL image just opened from a JPEG file (`Image.open("in.jpg")`), else blind.
         """
+        if tables is None and isinstance(image, Image.Image) and image.format == "JPEG":
+            tables = pil_quant_tables(image)[0]  # what the file says; an edited copy has no format
         vector = None if tables is None or not self.conditioned else tables_vector(tables)
         if isinstance(image, Image.Image):
             return self._restore_pil(image, progress, vector)
