@@ -67,7 +67,7 @@ class Model:
         its quantization steps, (2, 64) in natural order, luma then chroma (zeros: none); None: the
         tables of a PIL image just opened from a JPEG file (`Image.open("in.jpg")`), else blind.
         """
-        if tables is None and isinstance(image, Image.Image) and image.format == "JPEG":
+        if tables is None and self.conditioned and isinstance(image, Image.Image) and image.format == "JPEG":
             tables = pil_quant_tables(image)[0]  # what the file says; an edited copy has no format
         vector = None if tables is None or not self.conditioned else tables_vector(tables)
         if isinstance(image, Image.Image):
