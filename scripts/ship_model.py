@@ -158,11 +158,11 @@ def stage_lines(run: Path) -> list[str]:
         degradation_line(config),
         "- **Loss weights**: "
         + (
-            f"pixel ({PIXEL_LOSS_NAMES[config.get('pixel_loss', 'mse')]}) {config['pixel_weight']}, "
+            f"pixel ({pixel_loss_name(config)}) {config['pixel_weight']}, "
             f"LPIPS-alex {config['lpips_weight']}, adversarial {config['adv_weight']} "
             f"({config['adversarial']}), warm-up {config['warmup']} steps"
             if gan
-            else f"{PIXEL_LOSS_NAMES[config.get('loss', 'mse')]} only"
+            else f"{pixel_loss_name(config)} only"
         ),
     ]
     if config.get("init"):
@@ -174,13 +174,17 @@ def stage_lines(run: Path) -> list[str]:
 PIXEL_LOSS_NAMES = {"mse": "MSE", "psnr": "per-patch −PSNR"}
 
 
+def pixel_loss_name(config: dict) -> str:
+    return PIXEL_LOSS_NAMES[config.get("pixel_loss" if is_gan_run(config) else "loss", "mse")]
+
+
 def training_kind(config: dict) -> str:
     """'L2 (MSE)', 'GAN (L2 + LPIPS + adversarial, EMA weights)', ..., and whether the losses scored the
     output after the luma JPEG-consistency projection (`--consistency-loss`)."""
     if is_gan_run(config):
         kind = "GAN (L2 + LPIPS + adversarial, EMA weights)"
     else:
-        kind = f"L2 ({PIXEL_LOSS_NAMES[config.get('loss', 'mse')]})"
+        kind = f"L2 ({pixel_loss_name(config)})"
     if config.get("consistency"):
         kind += ", every loss on the output after the luma JPEG-consistency projection"
     return kind
