@@ -125,10 +125,16 @@ def _pillow_header(path: Path) -> tuple[list[int], int]:
             if opened.format != "JPEG":
                 raise UnsupportedJpegError(f"{path}: not a JPEG file ({opened.format})")
             slots = sorted(getattr(opened, "quantization", None) or {})
-            orientation = int(opened.getexif().get(ORIENTATION, 1))
+            orientation = pil_orientation(opened)
     except (OSError, SyntaxError) as err:
         raise UnsupportedJpegError(f"{path}: not a readable JPEG ({err})") from None
-    return slots, orientation if 1 <= orientation <= 8 else 1
+    return slots, orientation
+
+
+def pil_orientation(opened: Image.Image) -> int:
+    """The EXIF orientation (1..8) of an image Pillow has opened; 1 when it has none or an invalid one."""
+    orientation = int(opened.getexif().get(ORIENTATION, 1))
+    return orientation if 1 <= orientation <= 8 else 1
 
 
 def _component(info, coefficients: np.ndarray, tables: list, slots: list[int], path: Path) -> JpegComponent:

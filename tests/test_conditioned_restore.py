@@ -106,10 +106,7 @@ class TablesRecorder:
         return batch
 
 
-@pytest.mark.parametrize(
-    "options",
-    [{"tile": 16, "overlap": 8}, {"self_ensemble": True}, {"fixed_size": 32, "self_ensemble": True}],
-)
+@pytest.mark.parametrize("options", [{"tile": 16, "overlap": 8}])
 def test_every_window_gets_the_photos_tables(options):
     tables = np.linspace(0.1, 1.0, 128, dtype=np.float32)
     recorder = TablesRecorder()
@@ -118,6 +115,18 @@ def test_every_window_gets_the_photos_tables(options):
     )
     assert len(recorder.tables) > 1
     assert all(given is tables for given in recorder.tables)
+
+
+@pytest.mark.parametrize("options", [{"tile": 16, "overlap": 8}, {"fixed_size": 32}])
+def test_self_ensemble_gives_quarter_turned_copies_the_transposed_tables(options):
+    tables = np.linspace(0.1, 1.0, 128, dtype=np.float32)
+    transposed = tables.reshape(2, 8, 8).transpose(0, 2, 1).reshape(128)
+    recorder = TablesRecorder()
+    image = np.random.default_rng(0).random((45, 70, 3), dtype=np.float32)
+    restore_image(recorder, image, **options, self_ensemble=True, tables=tables)
+    as_given = sum(np.array_equal(given, tables) for given in recorder.tables)
+    turned = sum(np.array_equal(given, transposed) for given in recorder.tables)
+    assert as_given == turned == len(recorder.tables) // 2 > 1
 
 
 def test_api_restores_blind_unless_given_tables(conditioned, jpeg):
@@ -247,3 +256,52 @@ def test_onnx_restore_needs_no_tensorflow(exported, jpeg, tmp_path):
     expected, _ = project_onto_file(restore_image(restorer, read_image(jpeg).pixels, tables=tables), jpeg)
     got = np.asarray(Image.open(out / "a.png"), np.int32)
     assert np.abs(got - to_uint8(expected).astype(np.int32)).max() <= 1
+
+
+@pytest.fixture
+def turned_pair(tmp_path):
+    """The same stored JPEG (45×70 px, off the 8 px grid, asymmetric tables) with EXIF orientation 6 and 1."""
+    stored = photo(45, 70, seed=4)
+    steps = np.tile(np.arange(4, 68, dtype=np.int64), (2, 1))  # step grows along rows: far from symmetric
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned clockwise
+    Image.fromarray(stored).save(tmp_path / "turned.jpg", qtables=steps.tolist(), exif=exif.tobytes())
+    Image.fromarray(stored).save(tmp_path / "stored.jpg", qtables=steps.tolist())
+    return tmp_path / "turned.jpg", tmp_path / "stored.jpg"
+
+
+def test_a_turned_jpeg_is_restored_as_stored_then_turned_upright(conditioned, turned_pair):
+    _, path = conditioned
+    restorer = load_restorer(str(path))
+    turned, stored = turned_pair
+    got = np.asarray(restore_to_image(restorer, turned, FileOptions()).pil)
+    assert got.shape == (70, 45, 3)  # upright
+    as_stored = np.asarray(restore_to_image(restorer, stored, FileOptions()).pil)
+    np.testing.assert_array_equal(got, np.rot90(as_stored, -1))
+    # Restoring the upright pixels instead puts the grid and the tables' rows and columns elsewhere.
+    upright_pixels = read_image(turned).pixels
+    wrong = restore_image(
+        restorer, upright_pixels, tables=normalise_tables(quant_tables(turned.read_bytes())[0])
+    )
+    assert np.abs(to_uint8(wrong).astype(int) - got).max() > 2
+
+
+def test_api_restores_a_turned_jpeg_as_stored_then_turned_upright(conditioned, turned_pair):
+    _, path = conditioned
+    loaded = unjpeg.load(path, precision="float32")
+    turned, stored = turned_pair
+    with Image.open(turned) as opened, Image.open(stored) as plain:
+        got = np.asarray(loaded.restore(opened))
+        assert got.shape == (70, 45, 3)
+        np.testing.assert_array_equal(got, np.rot90(np.asarray(loaded.restore(plain)), -1))
+
+
+def test_api_runs_blind_when_a_jpegs_tables_are_unreadable(conditioned, jpeg, caplog):
+    _, path = conditioned
+    loaded = unjpeg.load(path, precision="float32")
+    with Image.open(jpeg) as opened:
+        opened.quantization = {}  # as if the header had defined none
+        with caplog.at_level(logging.WARNING, logger="unjpeg.files"):
+            got = np.asarray(loaded.restore(opened))
+    assert "image: blind (quantization tables unreadable" in caplog.text
+    np.testing.assert_array_equal(got, loaded.restore(np.asarray(Image.open(jpeg).convert("RGB"))))

@@ -3,8 +3,10 @@ self-ensemble keeps the JPEG grid and commutes with rotations and mirror images.
 
 import numpy as np
 import pytest
+from unjpeg.data.degradations import random_tables
+from unjpeg.data.jpeg import decode_jpeg, jpeg_bytes
 
-from unjpeg.tiling import restore_image
+from unjpeg.tiling import restore_image, transpose_tables
 
 
 def box_blur(batch: np.ndarray) -> np.ndarray:
@@ -176,6 +178,31 @@ def test_self_ensemble_commutes_with_rotation_and_mirroring():
     )
     plain = restore_image(with_column_ramp, image)
     assert np.abs(restore_image(with_column_ramp, image[:, ::-1].copy()) - plain[:, ::-1]).max() > 0.05
+
+
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:0"])
+def test_a_quarter_turned_jpeg_is_the_turned_photos_jpeg_with_transposed_tables(subsampling):
+    """Why the self-ensemble transposes a conditioned model's tables for its 90° and 270° copies."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:48, 0:64]
+    photo = np.stack([x * 3, y * 4, (x + 2 * y) * 2], axis=-1) + rng.integers(0, 50, (48, 64, 3))
+    photo = np.clip(photo, 0, 255).astype(np.uint8)
+    steps = random_tables(20, 1.0, rng)
+    assert not np.array_equal(steps, transpose_tables(steps))  # the test needs asymmetric tables
+    turned = np.rot90(decode_jpeg(jpeg_bytes(photo, subsampling=subsampling, qtables=steps))).astype(int)
+    turned_photo = np.ascontiguousarray(np.rot90(photo))
+    right = decode_jpeg(jpeg_bytes(turned_photo, subsampling=subsampling, qtables=transpose_tables(steps)))
+    wrong = decode_jpeg(jpeg_bytes(turned_photo, subsampling=subsampling, qtables=steps))
+    # libjpeg's integer DCT rounds rows and columns apart, so a few coefficients land one step off.
+    assert np.abs(turned - right).mean() < 0.5
+    assert np.abs(turned - wrong).mean() > 2.5
+
+
+def test_transpose_tables_of_the_vector_and_the_steps():
+    steps = np.arange(128).reshape(2, 64)
+    np.testing.assert_array_equal(transpose_tables(steps)[1].reshape(8, 8), steps[1].reshape(8, 8).T)
+    np.testing.assert_array_equal(transpose_tables(steps.reshape(128)), transpose_tables(steps).reshape(128))
+    np.testing.assert_array_equal(transpose_tables(transpose_tables(steps)), steps)
 
 
 def test_self_ensemble_of_gray_and_fixed_size_models():

@@ -27,8 +27,9 @@ from PIL import Image, ImageOps
 
 from unjpeg import _API
 from unjpeg.data.images import MIN_SIDE, ImageError, from_pil, to_pil
-from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, pil_quant_tables, quant_tables
-from unjpeg.files import FileOptions, RestoreError, restore_path, to_uint8_inplace
+from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
+from unjpeg.data.jpeg_file import pil_orientation, upright
+from unjpeg.files import FileOptions, RestoreError, jpeg_steps, restore_path, to_uint8_inplace
 from unjpeg.sources import Restorer, SourceError, load_restorer  # noqa: F401 - SourceError: re-exported (_API)
 from unjpeg.tiling import TilingOptions, restore_image
 
@@ -68,7 +69,9 @@ class Model:
         tables of a PIL image just opened from a JPEG file (`Image.open("in.jpg")`), else blind.
         """
         if tables is None and self.conditioned and isinstance(image, Image.Image) and image.format == "JPEG":
-            tables = pil_quant_tables(image)[0]  # what the file says; an edited copy has no format
+            tables = jpeg_steps(
+                image, "image"
+            )  # what the file says (None: blind); an edited copy has no format
         vector = None if tables is None or not self.conditioned else tables_vector(tables)
         if isinstance(image, Image.Image):
             return self._restore_pil(image, progress, vector)
@@ -97,10 +100,15 @@ class Model:
     def _restore_pil(self, image: Image.Image, progress: bool, tables: np.ndarray | None) -> Image.Image:
         if image.mode == "CMYK":
             raise ValueError("CMYK images are not supported (convert to RGB with its colour profile first)")
-        pixels, alpha, bit_depth = from_pil(ImageOps.exif_transpose(image))
+        # A JPEG file is restored as stored and turned upright after (`unjpeg.files` says why).
+        orientation = pil_orientation(image) if image.format == "JPEG" else 1
+        pixels, alpha, bit_depth = from_pil(
+            image if image.format == "JPEG" else ImageOps.exif_transpose(image)
+        )
         if bit_depth == 16:
             raise ValueError("16-bit images are not supported (JPEG artifacts only exist in 8-bit JPEGs)")
-        restored = to_pil(to_uint8_inplace(self._restore_pixels(pixels, progress, tables)), alpha)
+        restored = upright(to_uint8_inplace(self._restore_pixels(pixels, progress, tables)), orientation)
+        restored = to_pil(np.ascontiguousarray(restored), alpha)
         if image.info.get("icc_profile"):
             restored.info["icc_profile"] = image.info["icc_profile"]  # saved with the image by Pillow
         return restored

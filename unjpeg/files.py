@@ -5,7 +5,9 @@ grayscale stays grayscale and alpha passes through unchanged. 16-bit images and 
 (reasons in `unjpeg.restore`). The output is written to a temporary file beside the target and renamed
 into place, so a crash leaves no half-written image. A generator conditioned on the quantization tables
 gets a JPEG input's own tables (read from its header) and runs blind on any other input; one log line
-says which.
+says which. A JPEG is restored as its pixels are stored and turned upright afterwards: a turned file's
+8×8 blocks start at the stored image's top-left corner, and a quarter turn would transpose every block
+against its tables.
 
 Only NumPy and Pillow are imported here; the restorer brings its own runtime (`unjpeg.sources`).
 """
@@ -24,8 +26,8 @@ from PIL import Image
 
 from unjpeg.data.consistency import project_onto_file
 from unjpeg.data.images import read_image, to_pil
-from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, quant_tables
-from unjpeg.data.jpeg_file import looks_like_jpeg
+from unjpeg.data.jpeg import TABLE_SIZE, normalise_tables, pil_quant_tables
+from unjpeg.data.jpeg_file import as_stored, looks_like_jpeg, pil_orientation, upright
 from unjpeg.tiling import TilingOptions, restore_image
 
 log = logging.getLogger(__name__)
@@ -91,9 +93,10 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
     if image.alpha is not None and options.format == "jpeg":
         raise RestoreError(f"{source}: has an alpha channel, which JPEG cannot store; use --format png")
     tiling = options.tiling
+    orientation = stored_orientation(source)
     restored = restore_image(
         restorer,
-        image.pixels,
+        as_stored(image.pixels, orientation),  # a view; the module docstring says why
         tile=tiling.tile,
         overlap=tiling.overlap,
         fixed_size=restorer.fixed_size,
@@ -102,6 +105,7 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
         tables=file_tables(source) if getattr(restorer, "conditioned", False) else None,
     )
     del image.pixels  # the input copy is no longer needed; keeps peak memory to about two photos
+    restored = np.ascontiguousarray(upright(restored, orientation))
     if options.consistency:
         restored, note = project_onto_file(restored, source)  # in place; JPEG inputs only
         log.info("%s: %s", source, note)
@@ -119,17 +123,40 @@ def restore_to_image(restorer, source: Path, options: FileOptions, progress: boo
 def file_tables(source: Path) -> np.ndarray:
     """The (128,) float32 conditioning vector of `source` (`data.jpeg.normalise_tables`): a JPEG's own
     quantization tables, read from its header by Pillow; all zeros (blind) for any other file. Logged."""
-    if looks_like_jpeg(source):
-        try:
-            steps, _ = quant_tables(source.read_bytes())
-        except (OSError, AttributeError, IndexError, KeyError) as err:  # a header Pillow reads no tables from
-            log.warning("%s: blind (quantization tables unreadable: %s)", source, err)
-        else:
-            log.info("%s: conditioned on the file's quantization tables", source)
-            return normalise_tables(steps)
-    else:
+    if not looks_like_jpeg(source):
         log.info("%s: blind (no JPEG tables)", source)
-    return np.zeros(2 * TABLE_SIZE, np.float32)
+        return np.zeros(2 * TABLE_SIZE, np.float32)
+    steps = jpeg_steps(source)
+    if steps is None:
+        return np.zeros(2 * TABLE_SIZE, np.float32)
+    log.info("%s: conditioned on the file's quantization tables", source)
+    return normalise_tables(steps)
+
+
+# What Pillow raises for a JPEG header it reads no usable quantization tables from.
+UNREADABLE_TABLES = (OSError, AttributeError, IndexError, KeyError, TypeError)
+
+
+def jpeg_steps(jpeg: Path | Image.Image, name: str | Path | None = None) -> np.ndarray | None:
+    """The quantization steps ((2, 64), `data.jpeg.pil_quant_tables`) of a JPEG file, or of a JPEG Pillow
+    has opened; None, with a warning naming `name` (default: the file), when its header gives none."""
+    name = name or getattr(jpeg, "filename", None) or jpeg
+    try:
+        if isinstance(jpeg, Image.Image):
+            return pil_quant_tables(jpeg)[0]
+        with Image.open(jpeg) as opened:
+            return pil_quant_tables(opened)[0]
+    except UNREADABLE_TABLES as err:
+        log.warning("%s: blind (quantization tables unreadable: %s)", name, err)
+        return None
+
+
+def stored_orientation(source: Path) -> int:
+    """The EXIF orientation (1..8) of a JPEG `source`; 1 for any other file, whose pixels have no grid."""
+    if not looks_like_jpeg(source):
+        return 1
+    with Image.open(source) as opened:  # read_image has opened it already
+        return pil_orientation(opened)
 
 
 def write_restored(restored: Restored, target: Path) -> None:

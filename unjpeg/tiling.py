@@ -21,7 +21,9 @@ grid; the JPEG encoder pads partial blocks the same way. It is an L2 tool: on th
 LPIPS, because the average of 8 synthesised textures is blurred (README, with the measured gains).
 
 A generator conditioned on the file's quantization tables gets the photo's one `tables` vector with every
-window; flips and rotations leave the tables as they are, since they describe the whole file.
+window. Mirroring a block only flips the signs of its odd-frequency DCT coefficients, so a mirrored copy keeps
+the tables; a quarter turn transposes every block's coefficients, so a copy turned by 90° or 270° is the
+JPEG of the turned photo with transposed tables, and gets those (`transpose_tables`).
 """
 
 from __future__ import annotations
@@ -75,10 +77,7 @@ def restore_image(
     """
     if image.ndim != 3 or image.shape[-1] not in (1, 3):
         raise ValueError(f"expected an (H, W, 1 or 3) image, got shape {image.shape}")
-    if tables is not None:
-        restore = partial(restore, tables=tables)
-    if image.shape[-1] == 1:
-        restore = _gray(restore)
+    gray = image.shape[-1] == 1
     tile, overlap = _round_up(tile), _round_up(overlap)
     unit = CODING_UNIT if self_ensemble else 1  # the self-ensemble pads to the coding unit first
     shape = tuple(unit * -(-side // unit) for side in image.shape[:2])
@@ -92,13 +91,18 @@ def restore_image(
         disable=None if progress else True,
     )
 
-    def restore_whole(whole: np.ndarray) -> np.ndarray:
+    def restore_whole(whole: np.ndarray, tables: np.ndarray | None) -> np.ndarray:
+        restore_windows = restore if tables is None else partial(restore, tables=tables)
+        restore_windows = _gray(restore_windows) if gray else restore_windows
         if fixed_size:
-            return _restore_fixed(restore, whole, fixed_size, bar=bar)
-        return _restore_tiled(restore, whole, tile, overlap, bar)
+            return _restore_fixed(restore_windows, whole, fixed_size, bar=bar)
+        return _restore_tiled(restore_windows, whole, tile, overlap, bar)
 
     with bar:
-        restored = _self_ensemble(restore_whole, image) if self_ensemble else restore_whole(image)
+        if self_ensemble:
+            restored = _self_ensemble(restore_whole, image, tables)
+        else:
+            restored = restore_whole(image, tables)
     return np.clip(restored, 0.0, 1.0, out=restored)
 
 
@@ -111,8 +115,20 @@ def _calls(shape: tuple[int, int], tile: int, overlap: int, fixed_size: int | No
     return int(np.prod([-(-side // tile) for side in shape]))
 
 
-def _self_ensemble(restore_whole: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
-    """Mean of `restore_whole` over the 8 rotations and mirror images of `image`, each turned back."""
+def transpose_tables(tables: np.ndarray) -> np.ndarray:
+    """Tables (128,) or (2, 64), luma then chroma in natural row-major 8×8 order, with each 8×8 transposed:
+    the tables of the photo turned by a quarter (module docstring)."""
+    tables = np.asarray(tables)
+    return tables.reshape(2, GRID, GRID).transpose(0, 2, 1).reshape(tables.shape)
+
+
+def _self_ensemble(
+    restore_whole: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
+    image: np.ndarray,
+    tables: np.ndarray | None,
+) -> np.ndarray:
+    """Mean of `restore_whole(copy, its tables)` over the 8 rotations and mirror images of `image`, each
+    turned back; a copy turned by an odd number of quarters gets the transposed `tables`."""
     height, width = image.shape[:2]
     padded = np.pad(image, ((0, -height % CODING_UNIT), (0, -width % CODING_UNIT), (0, 0)), mode="edge")
     total = np.zeros(padded.shape, np.float32)
@@ -120,7 +136,8 @@ def _self_ensemble(restore_whole: Callable[[np.ndarray], np.ndarray], image: np.
         for mirrored in (False, True):
             view = np.rot90(padded, quarter_turns)
             view = view[:, ::-1] if mirrored else view
-            restored = restore_whole(np.ascontiguousarray(view))
+            turned = tables if tables is None or quarter_turns % 2 == 0 else transpose_tables(tables)
+            restored = restore_whole(np.ascontiguousarray(view), turned)
             restored = restored[:, ::-1] if mirrored else restored
             total += np.rot90(restored, -quarter_turns)
     return total[:height, :width] / 8
