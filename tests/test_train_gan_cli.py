@@ -78,8 +78,16 @@ def test_init_kwargs_refuse_another_width(l2_run):
     with pytest.raises(ValueError) as raised:  # the kwargs as config.json stores them, keys sorted
         init_kwargs(str(l2_run), {"width": 4, "conditioned": True})
     assert str(raised.value) == (
-        f"{l2_run}: the init generator was built with {{'num_blocks': 2, 'width': 8}}, not width 4"
+        f"{l2_run}: the init generator was built with width 8 ({{'num_blocks': 2, 'width': 8}}), not width 4"
     )
+
+
+def test_init_kwargs_know_the_builders_default_width(tmp_path):
+    """A run given no --width saves no width: it was built at s2dnet's default, 128."""
+    runs.write_json(tmp_path / "config.json", {"model": "s2dnet", "model_kwargs": {"num_blocks": 2}})
+    assert init_kwargs(str(tmp_path), {"width": 128}) == {"num_blocks": 2, "width": 128}
+    with pytest.raises(ValueError, match=r"built with width 128 \(\{'num_blocks': 2\}\), not width 8$"):
+        init_kwargs(str(tmp_path), {"width": 8})
 
 
 def test_init_kwargs_of_a_keras_file_are_the_given_ones(tmp_path):

@@ -7,6 +7,7 @@ Options merge by `unjpeg.options.merged_config`; the --init generator (an L2 run
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 from pathlib import Path
 
@@ -70,10 +71,17 @@ def init_source(init: str) -> str:
 def init_kwargs(init: str, given: dict) -> dict:
     """The builder kwargs of the generator fine-tuned from --init: the init run's, grown by `given`
     (--blocks, --conditioned); a --width that differs from the run's is an error."""
-    kwargs = runs.load_config(init).get("model_kwargs", {}) if (Path(init) / "config.json").is_file() else {}
+    if not (Path(init) / "config.json").is_file():
+        return dict(given)
+    saved = runs.load_config(init)
+    kwargs = saved.get("model_kwargs", {})
     width = given.get("width")
-    if width and kwargs.get("width", width) != width:
-        raise ValueError(f"{init}: the init generator was built with {kwargs}, not width {width}")
+    # A run saves only the kwargs it was given: without "width" it was built at its builder's default.
+    built = kwargs.get("width", inspect.signature(MODELS[saved["model"]]).parameters["width"].default)
+    if width and built != width:
+        raise ValueError(
+            f"{init}: the init generator was built with width {built} ({kwargs}), not width {width}"
+        )
     return {**kwargs, **given}
 
 
