@@ -57,7 +57,10 @@ def l2_and_gan_seconds(
     rng = np.random.default_rng(0)
     clean = rng.random((batch, patch, patch, 3), dtype=np.float32)
     degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
-    dataset = tf.data.Dataset.from_tensors((degraded, clean)).repeat()
+    inputs = degraded
+    if kwargs.get("conditioned"):  # a generator that also takes the file's tables: (B, 128) in [0.125, 1]
+        inputs = (degraded, rng.uniform(0.125, 1.0, (batch, 128)).astype(np.float32))
+    dataset = tf.data.Dataset.from_tensors((inputs, clean)).repeat()
     settings = dict(model=name, data="", out="", model_kwargs=kwargs, precision=precision)
     l2_model = compiled_model(TrainConfig(**settings))
     with dtype_policy(POLICIES[precision]):

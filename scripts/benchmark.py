@@ -167,14 +167,16 @@ def consistency_table(inference: list[dict]) -> str:
 
 def architecture(model) -> tuple[str, dict]:
     """(builder name, keyword arguments) that rebuild `model`: its builder's defaults, else a width taken
-    from its conv layers and, for s2dnet, the number of its residual blocks, whichever gives the same
-    weight shapes."""
+    from its conv layers and, for s2dnet, the number of its residual blocks and whether it takes the
+    tables as a second input, whichever gives the same weight shapes."""
     from unjpeg.baselines.models import build_model
 
     shapes = [tuple(w.shape) for w in model.weights]
     widths = sorted({layer.filters for layer in model.layers if hasattr(layer, "filters")})
     blocks = sum(layer.name.endswith("_conv1") for layer in model.layers)
     depths = [{}] + ([{"num_blocks": blocks}] if model.name == "s2dnet" else [])
+    if model.name == "s2dnet" and len(model.inputs) == 2:
+        depths = [{**depth, "conditioned": True} for depth in depths]
     for kwargs in [{**w, **d} for d in depths for w in [{}] + [{"width": width} for width in widths]]:
         if [tuple(w.shape) for w in build_model(model.name, **kwargs).weights] == shapes:
             return model.name, kwargs

@@ -72,3 +72,9 @@ def test_unknown_model_fails_before_writing(tmp_path, capsys):
     assert stop.value.code == 2
     assert "unknown model(s) nope" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_conditioned_generator_trains_with_a_tables_input():
+    kwargs = {"width": 8, "num_blocks": 1, "conditioned": True}
+    l2, gan = bench_train_speed.l2_and_gan_seconds("s2dnet", 32, 2, 1, 1, 1, model_kwargs=kwargs)
+    assert l2 > 0 and gan > 0

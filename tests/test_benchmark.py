@@ -83,6 +83,11 @@ def test_architecture_recovers_the_builder_arguments():
     assert benchmark.architecture(build_model("blockcnn", width=8)) == ("blockcnn", {"width": 8})
     grown = build_model("s2dnet", width=8, num_blocks=2)
     assert benchmark.architecture(grown) == ("s2dnet", {"width": 8, "num_blocks": 2})
+    conditioned = build_model("s2dnet", width=8, num_blocks=2, conditioned=True)
+    assert benchmark.architecture(conditioned) == (
+        "s2dnet",
+        {"width": 8, "num_blocks": 2, "conditioned": True},
+    )
     with pytest.raises(ValueError, match="cannot tell"):
         benchmark.architecture(build_model("autoencoder", width=8, depth=3))
 
