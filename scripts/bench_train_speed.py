@@ -51,6 +51,7 @@ def l2_and_gan_seconds(
     import tensorflow as tf
     from unjpeg.baselines.precision import POLICIES, dtype_policy
     from unjpeg.baselines.train import TrainConfig, compiled_model
+    from unjpeg.data.jpeg import TABLE_SIZE
     from unjpeg.gan.train_gan import GanConfig, build_gan
 
     kwargs = model_kwargs or {}
@@ -58,8 +59,8 @@ def l2_and_gan_seconds(
     clean = rng.random((batch, patch, patch, 3), dtype=np.float32)
     degraded = np.clip(clean + 0.05 * rng.standard_normal(clean.shape, dtype=np.float32), 0, 1)
     inputs = degraded
-    if kwargs.get("conditioned"):  # a generator that also takes the file's tables: (B, 128) in [0.125, 1]
-        inputs = (degraded, rng.uniform(0.125, 1.0, (batch, 128)).astype(np.float32))
+    if kwargs.get("conditioned"):  # also takes the file's tables: (B, 128), normalised steps in [0.125, 1]
+        inputs = (degraded, rng.uniform(0.125, 1.0, (batch, 2 * TABLE_SIZE)).astype(np.float32))
     dataset = tf.data.Dataset.from_tensors((inputs, clean)).repeat()
     settings = dict(model=name, data="", out="", model_kwargs=kwargs, precision=precision)
     l2_model = compiled_model(TrainConfig(**settings))

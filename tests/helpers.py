@@ -1,4 +1,7 @@
-"""Assertions shared by the generator tests."""
+"""Assertions and small fixtures shared by the tests."""
+
+import struct
+import zlib
 
 import keras
 import numpy as np
@@ -55,3 +58,19 @@ def has_onnx() -> bool:
     except ImportError:
         return False
     return True
+
+
+def write_png_16bit_rgb(path, height=16, width=16):
+    """Pillow cannot write 48-bit RGB PNGs, so build one: IHDR bit depth 16, colour type 2."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(range(6)) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

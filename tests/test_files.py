@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from unjpeg.data.jpeg import normalise_tables
 
-from tests.test_restore import write_png_16bit_rgb
+from tests.helpers import write_png_16bit_rgb
 from unjpeg.files import (
     FileOptions,
     RestoreError,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from tests.helpers import saved_tiny_s2dnet
+from tests.helpers import saved_tiny_s2dnet, write_png_16bit_rgb
 from unjpeg.cli import main
 
 TILING = ["--tile", "16", "--overlap", "8"]  # small tiles, so 40×48 test images are really tiled
@@ -91,22 +91,6 @@ def test_never_overwrites_an_input(model, tmp_path, capsys):
     lines = error_lines(capsys)
     assert len(lines) == 3 and all("would overwrite an input" in line for line in lines)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
-
-
-def write_png_16bit_rgb(path, height=16, width=16):
-    """Pillow cannot write 48-bit RGB PNGs, so build one: IHDR bit depth 16, colour type 2."""
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(range(6)) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def write_bomb(path):

@@ -69,9 +69,8 @@ class Model:
         tables of a PIL image just opened from a JPEG file (`Image.open("in.jpg")`), else blind.
         """
         if tables is None and self.conditioned and isinstance(image, Image.Image) and image.format == "JPEG":
-            tables = jpeg_steps(
-                image, "image"
-            )  # what the file says (None: blind); an edited copy has no format
+            # What the file says (None: unreadable, so blind); an edited copy has no format.
+            tables = jpeg_steps(image, "image")
         vector = None if tables is None or not self.conditioned else tables_vector(tables)
         if isinstance(image, Image.Image):
             return self._restore_pil(image, progress, vector)
@@ -101,10 +100,9 @@ class Model:
         if image.mode == "CMYK":
             raise ValueError("CMYK images are not supported (convert to RGB with its colour profile first)")
         # A JPEG file is restored as stored and turned upright after (`unjpeg.files` says why).
-        orientation = pil_orientation(image) if image.format == "JPEG" else 1
-        pixels, alpha, bit_depth = from_pil(
-            image if image.format == "JPEG" else ImageOps.exif_transpose(image)
-        )
+        is_jpeg = image.format == "JPEG"
+        orientation = pil_orientation(image) if is_jpeg else 1
+        pixels, alpha, bit_depth = from_pil(image if is_jpeg else ImageOps.exif_transpose(image))
         if bit_depth == 16:
             raise ValueError("16-bit images are not supported (JPEG artifacts only exist in 8-bit JPEGs)")
         restored = upright(to_uint8_inplace(self._restore_pixels(pixels, progress, tables)), orientation)
