@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 from unjpeg.baselines import runs
 from unjpeg.data.datasets import training_sets
+from unjpeg.data.degradations import RealDegradation
 from unjpeg.data.jpeg import DEFAULT_QUALITY_RANGE
 from unjpeg.data.patches import PatchConfig, patch_dataset, validation_pairs
 
@@ -58,12 +59,18 @@ class RunConfig:
     gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
     degradation: str = "classic"  # a `data.patches.DEGRADATIONS` key: "classic" (Pillow 4:2:0) or "real"
     blind_fraction: float = 0.2  # conditioned generators: share of patches trained without their tables
+    # "real" only: relative weights of 4:4:4, 4:2:2 and 4:2:0 (`data.jpeg.SUBSAMPLINGS` order).
+    subsampling_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     # The losses see the output after the luma projection of `baselines.luma_consistency`, as restore
     # writes it for a JPEG input; conditioned generators on grid-aligned patches only.
     consistency: bool = False
     model_kwargs: dict = field(default_factory=dict)
     precision: str = "float32"  # a `baselines.precision.Precision.name`; weights stay float32 either way
     init: str = ""  # the generator the run started from, as given (see the trainer); "" for none
+
+    def __post_init__(self):
+        if self.degradation != "real" and len(set(self.subsampling_weights)) > 1:
+            raise ValueError("--subsampling-weights needs --degradation real (classic JPEGs are all 4:2:0)")
 
 
 class TrainingDiverged(ValueError):
@@ -98,6 +105,7 @@ def patch_data(config: RunConfig, state: dict, patch: int, val_size: int, with_t
         config.grid_offsets,
         config.gray_fraction,
         degradation=config.degradation,
+        real=RealDegradation(subsampling_weights=tuple(config.subsampling_weights)),
         blind_fraction=config.blind_fraction,
     )
     # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.

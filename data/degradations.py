@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from unjpeg.data.jpeg import GRID, SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
+from unjpeg.data.jpeg import (
+    GRID,
+    SUBSAMPLING_FLAGS,
+    SUBSAMPLINGS,
+    decode_jpeg,
+    double_jpeg_bytes,
+    jpeg_bytes,
+)
 
 # ITU-T T.81 Annex K, tables K.1 (luminance) and K.2 (chrominance), natural row-major order: the base
 # tables libjpeg scales by quality (jcparam.c).
@@ -40,7 +47,10 @@ class RealDegradation:
 
     high_quality, high_share: the other mixture component and its weight. With the broad range 5-100,
         half uniform 5-100 and half uniform 70-100 puts about 53 % of patches above quality 75.
-    subsamplings: colour patches draw one of these uniformly (gray patches have one component).
+    subsamplings: the chroma layouts a colour patch can get (gray patches have one component).
+    subsampling_weights: their relative weights, one per entry of `subsamplings` (uniform by default;
+        `--subsampling-weights 420=2,422=1,444=1` gives 4:2:0, the default of libjpeg, Pillow and most
+        phones, half the colour patches).
     custom_table_share: share of patches whose tables are the IJG ones at the drawn quality, rescaled
         per frequency (see `random_tables`) instead of libjpeg's.
     table_spread: log2 range of the per-frequency factors: 1.0 means factors in [1/2, 2].
@@ -50,9 +60,39 @@ class RealDegradation:
     high_quality: tuple[int, int] = (70, 100)
     high_share: float = 0.5
     subsamplings: tuple[str, ...] = SUBSAMPLINGS
+    subsampling_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     custom_table_share: float = 0.25
     table_spread: float = 1.0
     double_share: float = 0.2
+
+    def __post_init__(self):
+        weights = self.subsampling_weights
+        if len(weights) != len(self.subsamplings) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(
+                f"subsampling weights must be {len(self.subsamplings)} non-negative numbers with a positive "
+                f"sum, one per {', '.join(self.subsamplings)}; got {tuple(weights)}"
+            )
+
+
+def parse_subsampling_weights(text: str) -> tuple[float, ...]:
+    """'420=2,422=1,444=1' -> weights in `SUBSAMPLINGS` order, (1.0, 1.0, 2.0); a layout not named gets 0."""
+    weights = dict.fromkeys(SUBSAMPLINGS, 0.0)
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        flag, _, value = part.partition("=")
+        mode = SUBSAMPLING_FLAGS.get(flag.strip(), flag.strip())
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if mode not in weights or weight < 0:
+            raise ValueError(
+                f"--subsampling-weights takes LAYOUT=WEIGHT pairs with LAYOUT among "
+                f"{','.join(SUBSAMPLING_FLAGS)} and WEIGHT >= 0, e.g. 420=2,422=1,444=1; got {part!r}"
+            )
+        weights[mode] = weight
+    if sum(weights.values()) <= 0:
+        raise ValueError(f"--subsampling-weights needs a positive weight, got {text!r}")
+    return tuple(weights.values())
 
 
 def ijg_tables(quality: int) -> np.ndarray:
@@ -82,6 +122,13 @@ def draw_quality(broad: tuple[int, int], mix: RealDegradation, rng: np.random.Ge
     return int(rng.integers(low, high + 1))
 
 
+def draw_subsampling(mix: RealDegradation, rng: np.random.Generator) -> str:
+    """One of `mix.subsamplings`, drawn with `mix.subsampling_weights` (one uniform number from `rng`)."""
+    cumulative = np.cumsum(mix.subsampling_weights) / np.sum(mix.subsampling_weights)
+    index = int(np.searchsorted(cumulative, rng.random(), side="right"))
+    return mix.subsamplings[min(index, len(mix.subsamplings) - 1)]
+
+
 def encode_real(
     region: np.ndarray, broad: tuple[int, int], mix: RealDegradation, rng: np.random.Generator
 ) -> tuple[bytes, tuple[int, int]]:
@@ -90,7 +137,7 @@ def encode_real(
     Returns the JPEG bytes and `(dy, dx)`: the decoded image is `region[dy:, dx:]` degraded, with
     (0, 0) except for a double compression, which needs H and W of at least 16.
     """
-    subsampling = mix.subsamplings[int(rng.integers(len(mix.subsamplings)))]
+    subsampling = draw_subsampling(mix, rng)
     quality = draw_quality(broad, mix, rng)
     tables = random_tables(quality, mix.table_spread, rng) if rng.random() < mix.custom_table_share else None
     if min(region.shape[:2]) >= 2 * GRID and rng.random() < mix.double_share:

@@ -21,6 +21,8 @@ DEFAULT_QUALITY_RANGE = (10, 50)
 # The range users' files come from (phones, cameras and the web sit at 75-98): issue 17's "real" training.
 REAL_QUALITY_RANGE = (5, 100)
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+# The flag spelling of each subsampling: `compare --subsampling 420,444`, `train --subsampling-weights 420=2`.
+SUBSAMPLING_FLAGS = {mode.replace(":", ""): mode for mode in SUBSAMPLINGS}
 TABLE_SIZE = 64  # one 8×8 quantization table
 # log2(1 + step) / 8 maps the baseline steps 1..255 onto [0.125, 1]; 0 is left free to mean "no table".
 TABLE_LOG_SCALE = 8.0

@@ -29,6 +29,7 @@ import h5py
 import numpy as np
 from unjpeg.baselines import runs
 from unjpeg.baselines.flops import describe
+from unjpeg.data.jpeg import SUBSAMPLINGS
 
 from unjpeg.report_columns import condition_of, fmt, label, value
 from unjpeg.sources import SHIPPED_DIR, TABLES, load_keras_generator
@@ -201,8 +202,13 @@ def degradation_line(config: dict) -> str:
         if "blind_fraction" in config
         else ""
     )
+    weights = config.get("subsampling_weights", [1, 1, 1])
+    layouts = " / ".join(
+        mode if len(set(weights)) == 1 else f"{mode} ×{weight:g}"
+        for mode, weight in zip(SUBSAMPLINGS, weights, strict=True)
+    )
     return (
-        f"- **JPEGs (real)**: quality {low}–{high} mixed with a high-quality share, 4:4:4 / 4:2:2 / 4:2:0, "
+        f"- **JPEGs (real)**: quality {low}–{high} mixed with a high-quality share, {layouts}, "
         f"IJG tables rescaled per frequency for a share, shifted double compression for a share "
         f"(`data/degradations.py`); {gray}{blind}"
     )

@@ -4,8 +4,10 @@ from unjpeg.data.degradations import (
     RealDegradation,
     degrade_real,
     draw_quality,
+    draw_subsampling,
     encode_real,
     ijg_tables,
+    parse_subsampling_weights,
     random_tables,
 )
 from unjpeg.data.jpeg import (
@@ -55,6 +57,33 @@ def test_subsampling_varies_and_gray_has_one_component():
     seen = {sampling_factors(encode_real(region(), (5, 100), mix, rng)[0])[0] for _ in range(40)}
     assert seen == set(SUBSAMPLING_OF_FACTORS)
     assert len(sampling_factors(encode_real(region(channels=1), (5, 100), mix, rng)[0])) == 1
+
+
+def test_subsampling_weights_set_the_share_of_each_layout():
+    rng = np.random.default_rng(5)
+    half_420 = RealDegradation(subsampling_weights=(1.0, 1.0, 2.0))
+    drawn = np.array([draw_subsampling(half_420, rng) for _ in range(4000)])
+    assert abs((drawn == "4:2:0").mean() - 0.5) < 0.03 and abs((drawn == "4:4:4").mean() - 0.25) < 0.03
+    only_444 = RealDegradation(subsampling_weights=(1.0, 0.0, 0.0), double_share=0.0)
+    files = [encode_real(region(), (5, 100), only_444, rng)[0] for _ in range(10)]
+    assert {sampling_factors(data)[0] for data in files} == {(1, 1)}
+
+
+def test_subsampling_weights_parse_by_flag_name_and_refuse_bad_input_in_one_line():
+    assert parse_subsampling_weights("420=2,422=1,444=1") == (1.0, 1.0, 2.0)
+    assert parse_subsampling_weights("4:2:0=3") == (0.0, 0.0, 3.0)  # a layout not named gets 0
+    for text, message in [
+        ("411=1", "LAYOUT among 444,422,420"),
+        ("420=-1", "WEIGHT >= 0"),
+        ("420=x", "got '420=x'"),
+        ("420", "got '420'"),
+        ("420=0,444=0", "needs a positive weight"),
+    ]:
+        with pytest.raises(ValueError, match=message) as error:
+            parse_subsampling_weights(text)
+        assert "\n" not in str(error.value)
+    with pytest.raises(ValueError, match="one per 4:4:4, 4:2:2, 4:2:0"):
+        RealDegradation(subsampling_weights=(1.0, 1.0))
 
 
 def test_the_file_tables_reproduce_the_patch():

@@ -47,6 +47,16 @@ def test_real_degradation_validates_the_high_end_whatever_the_quality_range():
     assert merged("--quality", "5-70").val_qualities == (10, 30)  # Pillow q-range patches: no high component
 
 
+def test_subsampling_weights_are_merged_and_refused_for_classic_jpegs():
+    assert merged("--degradation", "real").subsampling_weights == (1.0, 1.0, 1.0)
+    told = merged("--degradation", "real", "--subsampling-weights", "420=2,422=1,444=1")
+    assert told.subsampling_weights == (1.0, 1.0, 2.0)
+    saved = {"model": "s2dnet", "degradation": "real", "subsampling_weights": [0.0, 0.0, 1.0]}
+    assert merged(saved=saved, resume=True).subsampling_weights == (0.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="needs --degradation real"):
+        merged("--subsampling-weights", "420=1")
+
+
 def test_epochs_count_checkpoint_intervals_of_the_merged_config():
     assert merged("--epochs", "3", "--checkpoint-every", "100").steps == 300
     assert merged("--epochs", "2", saved={"model": "s2dnet", "checkpoint_every": 40}, resume=True).steps == 80

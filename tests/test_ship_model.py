@@ -126,6 +126,9 @@ def test_real_degradation_runs_say_how_their_jpegs_were_made(tmp_path):
     lines = "\n".join(ship_model.stage_lines(real))
     assert "**JPEGs (real)**: quality 5–100" in lines and "4:4:4 / 4:2:2 / 4:2:0" in lines
     assert "20% of patches without their tables" in lines and "Pillow, 4:2:0" not in lines
+    weighted = make_run(tmp_path / "weighted", {"learning_rate": 1e-4, "quality": [5, 70], "degradation": "real",
+                                                "subsampling_weights": [1, 1, 2]}, [26.0])  # fmt: skip
+    assert "4:4:4 ×1 / 4:2:2 ×1 / 4:2:0 ×2" in "\n".join(ship_model.stage_lines(weighted))
 
 
 def test_hand_written_sections_of_the_old_card_are_kept(tmp_path, monkeypatch):

@@ -124,3 +124,17 @@ def test_progress_lines_are_plain_and_time_the_whole_run(tmp_path, caplog):
 
 def test_duration():
     assert [duration(s) for s in (12.4, 245, 3725)] == ["12s", "4m05s", "1h02m"]
+
+
+def test_patch_data_draws_the_configured_chroma_layouts(photos, tmp_path, monkeypatch):
+    seen = {}
+
+    def capture(images, patches, batch, seed, with_tables):
+        seen["real"] = patches.real
+        return None
+
+    monkeypatch.setattr(training_loop, "patch_dataset", capture)
+    config = tiny(photos, tmp_path / "run", degradation="real", subsampling_weights=[0.0, 0.0, 1.0])
+    training_loop.patch_data(config, {"step": 0}, patch=32, val_size=32, with_tables=True)
+    assert seen["real"].subsampling_weights == (0.0, 0.0, 1.0)
+    assert seen["real"].double_share == 0.2  # the other real settings keep their defaults

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unjpeg.data.jpeg import GRID, SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
+from unjpeg.data.jpeg import GRID, SUBSAMPLING_FLAGS, SUBSAMPLINGS, decode_jpeg, double_jpeg_bytes, jpeg_bytes
 
 __all__ = [
     "Condition",
@@ -24,9 +24,6 @@ __all__ = [
     "parse_qualities",
     "parse_subsamplings",
 ]
-
-# The flag spelling of each subsampling: `--subsampling 420,444`.
-SUBSAMPLING_FLAGS = {mode.replace(":", ""): mode for mode in SUBSAMPLINGS}
 
 
 @dataclass(frozen=True)

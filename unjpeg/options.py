@@ -13,6 +13,7 @@ import dataclasses
 
 from unjpeg.baselines.precision import CHOICES
 from unjpeg.baselines.runs import RunFolderError
+from unjpeg.data.degradations import parse_subsampling_weights
 from unjpeg.data.jpeg import REAL_QUALITY_RANGE, parse_quality
 from unjpeg.data.patches import DEGRADATIONS
 
@@ -62,6 +63,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "4:4:4/4:2:2/4:2:0, rescaled tables, shifted double JPEG",
     )
     parser.add_argument(
+        "--subsampling-weights",
+        metavar="420=W,422=W,444=W",
+        help="with --degradation real: relative weights of the chroma layouts (default equal; "
+        "a layout not named gets 0)",
+    )
+    parser.add_argument(
         "--blind-fraction",
         type=float,
         help="conditioned generators: share of patches trained without their tables (default 0.2)",
@@ -100,9 +107,17 @@ def given_run_options(args: argparse.Namespace) -> dict:
         "gray_fraction": args.gray_fraction,
         "degradation": args.degradation,
         "blind_fraction": args.blind_fraction,
+        "subsampling_weights": subsampling_weights(args),
         "consistency": args.consistency_loss,
         **real_defaults(args),
     }
+
+
+def subsampling_weights(args: argparse.Namespace) -> tuple[float, ...] | None:
+    """--subsampling-weights parsed (None: not given); `RunConfig` refuses them for classic JPEGs."""
+    if args.subsampling_weights is None:
+        return None
+    return parse_subsampling_weights(args.subsampling_weights)
 
 
 def real_defaults(args: argparse.Namespace) -> dict:
