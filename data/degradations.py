@@ -124,9 +124,8 @@ def draw_quality(broad: tuple[int, int], mix: RealDegradation, rng: np.random.Ge
 
 def draw_subsampling(mix: RealDegradation, rng: np.random.Generator) -> str:
     """One of `mix.subsamplings`, drawn with `mix.subsampling_weights` (one uniform number from `rng`)."""
-    cumulative = np.cumsum(mix.subsampling_weights) / np.sum(mix.subsampling_weights)
-    index = int(np.searchsorted(cumulative, rng.random(), side="right"))
-    return mix.subsamplings[min(index, len(mix.subsamplings) - 1)]
+    weights = np.asarray(mix.subsampling_weights, dtype=np.float64)
+    return mix.subsamplings[int(rng.choice(len(weights), p=weights / weights.sum()))]
 
 
 def encode_real(

@@ -107,17 +107,14 @@ def given_run_options(args: argparse.Namespace) -> dict:
         "gray_fraction": args.gray_fraction,
         "degradation": args.degradation,
         "blind_fraction": args.blind_fraction,
-        "subsampling_weights": subsampling_weights(args),
+        "subsampling_weights": (
+            parse_subsampling_weights(args.subsampling_weights)
+            if args.subsampling_weights is not None
+            else None
+        ),
         "consistency": args.consistency_loss,
         **real_defaults(args),
     }
-
-
-def subsampling_weights(args: argparse.Namespace) -> tuple[float, ...] | None:
-    """--subsampling-weights parsed (None: not given); `RunConfig` refuses them for classic JPEGs."""
-    if args.subsampling_weights is None:
-        return None
-    return parse_subsampling_weights(args.subsampling_weights)
 
 
 def real_defaults(args: argparse.Namespace) -> dict:
