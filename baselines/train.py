@@ -81,10 +81,16 @@ def input_size(model: keras.Model) -> int | None:
 def init_weights(model: keras.Model, init: keras.Model) -> None:
     """Copy `init`'s weights into `model` layer by layer, by name, to continue or grow a trained generator.
 
-    Every weighted layer of `init` must exist in `model` with the same shapes. A layer only in `model`
-    keeps its fresh initialisation, except the last conv of a residual branch (`*_conv2`), which is
-    zeroed: extra residual blocks of a deeper s2dnet then start as the identity, and the grown net
-    computes exactly what `init` did.
+    Every weighted layer of `init` must exist in `model` with the same shapes, or, for a wider s2dnet
+    (`--width`), with each dimension at least as large. Growing keeps the grown net computing exactly
+    what `init` did, and every new weight trainable from the first step:
+    - deeper: a layer only in `model` keeps its fresh initialisation, except the last conv of a residual
+      branch (`*_conv2`), which is zeroed, so an extra residual block starts as the identity;
+    - wider: `init`'s weights fill the leading slice of each tensor. New output channels keep their fresh
+      initialisation (zero for the zero-initialised FiLM heads), and the kernel entries from new input
+      channels to old output channels are zeroed, so old channels never see new ones (Net2WiderNet's
+      function-preserving growth, Chen et al., ICLR 2016, with zeros in place of split weights). The
+      output conv's outputs are all old, so its new input rows start at zero and the image is unchanged.
     """
     layers = {layer.name: layer for layer in model.layers}
     for layer in init.layers:
@@ -92,13 +98,35 @@ def init_weights(model: keras.Model, init: keras.Model) -> None:
             continue
         target = layers.get(layer.name)
         shapes = [tuple(w.shape) for w in layer.weights]
-        if target is None or [tuple(w.shape) for w in target.weights] != shapes:
+        if target is None or not _fits(shapes, [tuple(w.shape) for w in target.weights]):
             raise ValueError(f"--init: layer {layer.name} {shapes} has no match in {model.name}")
-        target.set_weights(layer.get_weights())
+        target.set_weights(
+            [_embedded(old, new) for old, new in zip(layer.get_weights(), target.get_weights(), strict=True)]
+        )
     copied = {layer.name for layer in init.layers}
     for name, layer in layers.items():
         if name.endswith("_conv2") and name not in copied:
             layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
+
+
+def _fits(shapes: list[tuple], target_shapes: list[tuple]) -> bool:
+    """Whether every weight of one layer fits inside the same-rank weight of the other."""
+    return len(shapes) == len(target_shapes) and all(
+        len(shape) == len(target) and all(a <= b for a, b in zip(shape, target, strict=True))
+        for shape, target in zip(shapes, target_shapes, strict=True)
+    )
+
+
+def _embedded(old: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """`fresh` with `old` in its leading slice and, for a kernel (..., in, out), zeros from the new inputs
+    to the old outputs."""
+    if old.shape == fresh.shape:
+        return old
+    grown = fresh.copy()
+    grown[tuple(slice(n) for n in old.shape)] = old
+    if old.ndim >= 2:
+        grown[..., old.shape[-2] :, : old.shape[-1]] = 0.0
+    return grown
 
 
 def compiled_model(config: TrainConfig) -> keras.Model:

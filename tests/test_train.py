@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from unjpeg.baselines.s2dnet import build_s2dnet
 from unjpeg.baselines.train import PSNR_LOSS_FLOOR, TrainConfig, compiled_model, init_weights, psnr, psnr_loss
 
@@ -18,7 +19,27 @@ def test_init_grows_s2dnet_into_the_same_function():
     assert not np.any(grown.get_layer("block2_conv2").get_weights()[0])
     assert np.any(grown.get_layer("block2_conv1").get_weights()[0])  # trainable from the first step
     with pytest.raises(ValueError, match="conv_in"):
-        init_weights(build_s2dnet(width=16, num_blocks=1), small)
+        init_weights(build_s2dnet(width=4, num_blocks=1), small)  # narrower: nothing to copy into
+
+
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_init_widens_s2dnet_into_the_same_function_with_every_new_weight_trainable(conditioned):
+    small = randomised(build_s2dnet(width=8, num_blocks=2, conditioned=conditioned))
+    wide = build_s2dnet(width=12, num_blocks=3, conditioned=conditioned)
+    init_weights(wide, small)
+    images = random_images(24, 40)
+    inputs = [images, np.random.default_rng(1).random((2, 128), np.float32)] if conditioned else images
+    np.testing.assert_allclose(wide(inputs), small(inputs), atol=1e-5)
+    kernel = wide.get_layer("block0_conv1").get_weights()[0]  # (3, 3, in, out)
+    np.testing.assert_array_equal(kernel[:, :, :8, :8], small.get_layer("block0_conv1").get_weights()[0])
+    assert not np.any(kernel[:, :, 8:, :8])  # old channels never read the new ones
+    assert np.any(kernel[:, :, :, 8:]) and np.any(wide.get_layer("conv_in").get_weights()[0][..., 8:])
+    assert not np.any(wide.get_layer("conv_out").get_weights()[0][:, :, 8:, :])
+    # one step of training moves the output: the new channels are not stuck at zero
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.ops.square(wide(inputs) - 0.5))
+    kernel_out = wide.get_layer("conv_out").trainable_weights[0]
+    assert np.any(tape.gradient(loss, kernel_out).numpy()[:, :, 8:, :])
 
 
 @pytest.mark.parametrize("model", ["s2dnet", "blockcnn"])

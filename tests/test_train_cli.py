@@ -87,6 +87,17 @@ def test_cifar10_batches_train_a_fixed_size_model(tmp_path):
     assert (out / "generator.keras").is_file()
 
 
+def test_train_from_init_run_with_more_width(photos, tmp_path):
+    import keras
+
+    first, wide = tmp_path / "first", tmp_path / "wide"
+    assert main(train_args(photos, first, "--steps", "1")) == 0
+    assert main(train_args(photos, wide, "--steps", "1", "--width", "12", "--init", str(first))) == 0
+    assert json.loads((wide / "config.json").read_text())["model_kwargs"] == {"width": 12}
+    generator = keras.models.load_model(wide / "generator.keras")
+    assert generator.get_layer("conv_in").get_weights()[0].shape[-1] == 12
+
+
 def test_train_from_init_run_with_more_blocks(photos, tmp_path, capsys):
     import keras
 
