@@ -70,9 +70,9 @@ def load_init_generator(init: str | Path, model: str, model_kwargs: dict | None 
 
     `init` is an L2 run folder (its `generator.keras`, else the `checkpoint.keras` of an unfinished run;
     its config gives the builder kwargs) or a `.keras` generator such as a shipped model, whose kwargs
-    `model_kwargs` must give. `model_kwargs` may also grow the init (more s2dnet blocks or width, `conditioned`):
-    `baselines.train.init_weights` copies it by layer name, so the grown generator starts computing
-    exactly what `init` did. Stops with a clear error if the init run trained another model than `model`.
+    `model_kwargs` must give. `model_kwargs` may also grow the init (more s2dnet blocks or width,
+    `conditioned`): `baselines.train.init_weights` copies it by layer name, so the grown generator starts
+    computing exactly what `init` did. Stops with a clear error if the init run trained another model than `model`.
     """
     init = Path(init)
     kwargs = dict(model_kwargs or {})
