@@ -72,7 +72,8 @@ def load_init_generator(init: str | Path, model: str, model_kwargs: dict | None 
     its config gives the builder kwargs) or a `.keras` generator such as a shipped model, whose kwargs
     `model_kwargs` must give. `model_kwargs` may also grow the init (more s2dnet blocks or width,
     `conditioned`): `baselines.train.init_weights` copies it by layer name, so the grown generator starts
-    computing exactly what `init` did. Stops with a clear error if the init run trained another model than `model`.
+    computing exactly what `init` did. Stops with a clear error if the init run trained another model
+    than `model`.
     """
     init = Path(init)
     kwargs = dict(model_kwargs or {})

@@ -189,7 +189,7 @@ def test_a_keras_init_grown_conditioned_starts_exactly_where_it_was(l2_run, tmp_
 def test_a_keras_init_grown_wider_starts_exactly_where_it_was(l2_run):
     path = l2_run / "l2" / "generator.keras"
     expected = np.asarray(keras.models.load_model(path)(PROBE))
-    generator, kwargs = load_init_generator(path, "s2dnet", {"width": 12})
+    generator, _ = load_init_generator(path, "s2dnet", {"width": 12})
     assert generator.get_layer("conv_in").get_weights()[0].shape[-1] == 12
     np.testing.assert_allclose(np.asarray(generator(PROBE)), expected, atol=1e-5)
 
