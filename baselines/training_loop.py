@@ -59,6 +59,7 @@ class RunConfig:
     gray_fraction: float = 0.15  # so one colour model also serves grayscale photos
     degradation: str = "classic"  # a `data.patches.DEGRADATIONS` key: "classic" (Pillow 4:2:0) or "real"
     blind_fraction: float = 0.2  # conditioned generators: share of patches trained without their tables
+    min_scale: float = 1.0  # scale augmentation: regions shrunk by a factor in [min_scale, 1]; 1: none
     # "real" only: relative weights of 4:4:4, 4:2:2 and 4:2:0 (`data.jpeg.SUBSAMPLINGS` order).
     subsampling_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     # The losses see the output after the luma projection of `baselines.luma_consistency`, as restore
@@ -107,6 +108,7 @@ def patch_data(config: RunConfig, state: dict, patch: int, val_size: int, with_t
         degradation=config.degradation,
         real=RealDegradation(subsampling_weights=tuple(config.subsampling_weights)),
         blind_fraction=config.blind_fraction,
+        min_scale=config.min_scale,
     )
     # A new seed per resumed segment, so a resumed run does not replay the patches it has seen.
     seed = config.seed + state["step"]

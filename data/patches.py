@@ -3,7 +3,9 @@
 Each pair follows KAIR / FBCNN: crop 8 px more than needed, augment (flips, 90° rotations), JPEG-compress,
 then crop back. By default the crop-back offset is a multiple of 8, so patches lie on the 8×8 JPEG grid;
 `grid_offsets=True` draws any offset in [0, 8] instead, which teaches robustness to shifted and re-saved
-JPEGs. With `gray_fraction > 0`, that share of patches is converted to luma and compressed single-channel,
+JPEGs. With `min_scale < 1`, each region is first cut larger and shrunk by a factor drawn from [`min_scale`, 1]
+(Lanczos), so the photos are also seen at smaller scales: DnCNN's scale augmentation (Zhang et al. 2017 used
+1, 0.9, 0.8 and 0.7). With `gray_fraction > 0`, that share of patches is converted to luma and compressed single-channel,
 then replicated to 3 channels, so one colour model also serves grayscale photos.
 
 Two degradations: "classic" (Pillow at a quality from `quality`, 4:2:0; every run before issue 17, and
@@ -46,12 +48,15 @@ class PatchConfig:
     degradation: str = "classic"
     real: RealDegradation = field(default_factory=RealDegradation)
     blind_fraction: float = 0.2  # share of patches whose tables are dropped, when tables are asked for
+    min_scale: float = 1.0  # smallest shrink factor of the scale augmentation; 1: none (every run before it)
 
     def __post_init__(self):
         if self.degradation not in DEGRADATIONS:
             raise ValueError(
                 f"degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}"
             )
+        if not 0 < self.min_scale <= 1:
+            raise ValueError(f"min_scale must be in (0, 1], got {self.min_scale}")
 
 
 class Example(NamedTuple):
@@ -82,6 +87,20 @@ def area_weights(images: ImageSet) -> np.ndarray:
     return sizes / sizes.sum()
 
 
+def cut_region(image: np.ndarray, region: int, min_scale: float, rng: np.random.Generator) -> np.ndarray:
+    """A random (region, region, 3) uint8 square of `image`; with `min_scale < 1`, cut 1/s times larger (at most
+    the image) and shrunk to `region` with Lanczos, s drawn uniformly from [`min_scale`, 1]."""
+    source = region
+    if min_scale < 1:
+        source = min(int(np.ceil(region / rng.uniform(min_scale, 1.0))), *image.shape[:2])
+    top = int(rng.integers(image.shape[0] - source + 1))
+    left = int(rng.integers(image.shape[1] - source + 1))
+    square = image[top : top + source, left : left + source]
+    if source == region:
+        return square
+    return np.asarray(Image.fromarray(square).resize((region, region), Image.Resampling.LANCZOS))
+
+
 def crop_offset(margin: int, config: PatchConfig, rng: np.random.Generator) -> tuple[int, int]:
     """Where to crop the patch back out of its compressed region: on the 8×8 grid unless `grid_offsets`."""
     if not margin:
@@ -98,10 +117,7 @@ def sample_example(
     image = images.images[int(rng.choice(len(weights), p=weights))]
     size = config.patch
     margin = GRID if min(image.shape[:2]) >= size + GRID else 0
-    region = size + margin
-    top = int(rng.integers(image.shape[0] - region + 1))
-    left = int(rng.integers(image.shape[1] - region + 1))
-    clean = image[top : top + region, left : left + region]
+    clean = cut_region(image, size + margin, config.min_scale, rng)
     if config.augment:
         clean = augment(clean, rng)
     if rng.random() < config.gray_fraction:

@@ -57,6 +57,12 @@ def test_subsampling_weights_are_merged_and_refused_for_classic_jpegs():
         merged("--subsampling-weights", "420=1")
 
 
+def test_min_scale_is_merged_and_defaults_to_no_scale_augmentation():
+    assert merged().min_scale == 1.0
+    assert merged("--min-scale", "0.5").min_scale == 0.5
+    assert merged(saved={"model": "s2dnet", "min_scale": 0.7}, resume=True).min_scale == 0.7
+
+
 def test_epochs_count_checkpoint_intervals_of_the_merged_config():
     assert merged("--epochs", "3", "--checkpoint-every", "100").steps == 300
     assert merged("--epochs", "2", saved={"model": "s2dnet", "checkpoint_every": 40}, resume=True).steps == 80

@@ -9,6 +9,7 @@ from unjpeg.data.jpeg import REAL_QUALITY_RANGE, decode_jpeg, denormalise_tables
 from unjpeg.data.patches import (
     PatchConfig,
     area_weights,
+    cut_region,
     pair_stream,
     patch_dataset,
     sample_example,
@@ -178,3 +179,40 @@ def test_validation_pairs_carry_tables(photos):
 def test_unknown_degradation_is_refused():
     with pytest.raises(ValueError, match="degradation"):
         PatchConfig(degradation="camera")
+
+
+def test_scale_augmentation_cuts_larger_and_shrinks_to_the_region():
+    # Each column holds its x coordinate, so a row of the result shows how wide the cut was.
+    ramp = np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None], (200, 256, 3)).copy()
+    rng = np.random.default_rng(3)
+    plain = cut_region(ramp, 64, 1.0, rng)
+    assert plain.shape == (64, 64, 3) and np.ptp(plain[0].astype(int)) == 63  # a plain crop
+    spans = []
+    for _ in range(20):
+        shrunk = cut_region(ramp, 64, 0.5, rng)
+        assert shrunk.shape == (64, 64, 3) and shrunk.dtype == np.uint8
+        spans.append(np.ptp(shrunk[32].astype(int)))
+    assert 63 <= min(spans) and max(spans) <= 128 and max(spans) > 90  # cut 64-128 px wide, shrunk to 64
+
+
+def test_scale_augmentation_never_cuts_beyond_a_small_image(photos):
+    config = PatchConfig(patch=64, min_scale=0.25)  # 1/0.25 × 72 px is wider than either photo
+    stream = pair_stream(photos, config, seed=2)
+    for _ in range(6):
+        degraded, clean = next(stream)
+        assert degraded.shape == clean.shape == (64, 64, 3)
+
+
+def test_scale_augmentation_repeats_under_a_seed_and_leaves_the_default_stream_alone(photos):
+    config = PatchConfig(patch=32, min_scale=0.5)
+    first, again = (next(pair_stream(photos, config, seed=5)) for _ in range(2))
+    np.testing.assert_array_equal(first[1], again[1])
+    plain = next(pair_stream(photos, PatchConfig(patch=32), seed=5))
+    unit = next(pair_stream(photos, PatchConfig(patch=32, min_scale=1.0), seed=5))
+    np.testing.assert_array_equal(plain[1], unit[1])
+
+
+@pytest.mark.parametrize("min_scale", [0.0, 1.5])
+def test_min_scale_outside_0_1_is_refused(min_scale):
+    with pytest.raises(ValueError, match="min_scale"):
+        PatchConfig(min_scale=min_scale)

@@ -57,6 +57,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--gray-fraction", type=float, help="share of patches made grayscale (default 0.15)")
     parser.add_argument(
+        "--min-scale",
+        type=float,
+        help="scale augmentation: shrink each training region by a factor drawn from [MIN_SCALE, 1] "
+        "(default 1: none)",
+    )
+    parser.add_argument(
         "--degradation",
         choices=DEGRADATIONS,
         help="classic: Pillow 4:2:0 at --quality (default); real: quality 5-100 weighted above 70, "
@@ -105,6 +111,7 @@ def given_run_options(args: argparse.Namespace) -> dict:
         "split_seed": args.split_seed,
         "grid_offsets": args.grid_offsets,
         "gray_fraction": args.gray_fraction,
+        "min_scale": args.min_scale,
         "degradation": args.degradation,
         "blind_fraction": args.blind_fraction,
         "subsampling_weights": (
