@@ -239,7 +239,7 @@ class RunMonitor(keras.callbacks.Callback):
 
 
 def append_row(path: Path, row: dict) -> None:
-    """Append `row` to the CSV at `path`, writing the header first for a new file (columns of the first row)."""
+    """Append `row` to the CSV at `path`, writing the header (the first row's columns) for a new file."""
     if path.is_file():
         with open(path, newline="") as handle:
             columns = next(csv.reader(handle), None)

@@ -3,10 +3,11 @@
 Each pair follows KAIR / FBCNN: crop 8 px more than needed, augment (flips, 90° rotations), JPEG-compress,
 then crop back. By default the crop-back offset is a multiple of 8, so patches lie on the 8×8 JPEG grid;
 `grid_offsets=True` draws any offset in [0, 8] instead, which teaches robustness to shifted and re-saved
-JPEGs. With `min_scale < 1`, each region is first cut larger and shrunk by a factor drawn from [`min_scale`, 1]
-(Lanczos), so the photos are also seen at smaller scales: DnCNN's scale augmentation (Zhang et al. 2017 used
-1, 0.9, 0.8 and 0.7). With `gray_fraction > 0`, that share of patches is converted to luma and compressed single-channel,
-then replicated to 3 channels, so one colour model also serves grayscale photos.
+JPEGs. With `min_scale < 1`, each region is first cut larger and shrunk by a factor drawn from
+[`min_scale`, 1] (Lanczos), so the photos are also seen at smaller scales: DnCNN's scale augmentation
+(Zhang et al. 2017 used 1, 0.9, 0.8 and 0.7). With `gray_fraction > 0`, that share of patches is converted
+to luma and compressed single-channel, then replicated to 3 channels, so one colour model also serves
+grayscale photos.
 
 Two degradations: "classic" (Pillow at a quality from `quality`, 4:2:0; every run before issue 17, and
 the same stream under the same seed) and "real" (`data.degradations`: quality mixture up to 100, three
@@ -88,8 +89,8 @@ def area_weights(images: ImageSet) -> np.ndarray:
 
 
 def cut_region(image: np.ndarray, region: int, min_scale: float, rng: np.random.Generator) -> np.ndarray:
-    """A random (region, region, 3) uint8 square of `image`; with `min_scale < 1`, cut 1/s times larger (at most
-    the image) and shrunk to `region` with Lanczos, s drawn uniformly from [`min_scale`, 1]."""
+    """A random (region, region, 3) uint8 square of `image`; with `min_scale < 1`, cut 1/s times larger
+    (at most the image) and shrunk to `region` with Lanczos, s drawn uniformly from [`min_scale`, 1]."""
     source = region
     if min_scale < 1:
         source = min(int(np.ceil(region / rng.uniform(min_scale, 1.0))), *image.shape[:2])
