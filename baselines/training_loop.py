@@ -72,6 +72,8 @@ class RunConfig:
     def __post_init__(self):
         if self.degradation != "real" and len(set(self.subsampling_weights)) > 1:
             raise ValueError("--subsampling-weights needs --degradation real (classic JPEGs are all 4:2:0)")
+        if not 0 < self.min_scale <= 1:  # here, so a bad value stops before the run folder is written
+            raise ValueError(f"--min-scale must be in (0, 1], got {self.min_scale}")
 
 
 class TrainingDiverged(ValueError):

@@ -61,6 +61,8 @@ def test_min_scale_is_merged_and_defaults_to_no_scale_augmentation():
     assert merged().min_scale == 1.0
     assert merged("--min-scale", "0.5").min_scale == 0.5
     assert merged(saved={"model": "s2dnet", "min_scale": 0.7}, resume=True).min_scale == 0.7
+    with pytest.raises(ValueError, match="--min-scale must be in"):
+        merged("--min-scale", "0")
 
 
 def test_epochs_count_checkpoint_intervals_of_the_merged_config():
